@@ -1,0 +1,97 @@
+"""The ``lookout`` command: serve, simulate, token, check, report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from app.config import SettingsError, load_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = load_settings()
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from app.demo.server import run_simulator
+
+    run_simulator(host=args.host, port=args.port, monitors=args.monitors, issues=args.issues)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from app.auth import mint_token
+
+    settings = load_settings()
+    print(mint_token(settings, role=args.role, ttl=args.ttl, subject=args.subject))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from app.check import run_check
+
+    settings = load_settings()
+    return asyncio.run(run_check(settings))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lookout", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="Serve the HTTP API with uvicorn.")
+    serve.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
+    serve.add_argument("--port", type=int, default=8000, help="Port to listen on.")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="Proxies whose X-Forwarded-* headers are trusted (comma list).",
+    )
+    serve.set_defaults(handler=_serve)
+
+    simulate = commands.add_parser("simulate", help="Serve the upstream simulator.")
+    simulate.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
+    simulate.add_argument("--port", type=int, default=8001, help="Port to listen on.")
+    simulate.add_argument("--monitors", type=int, default=None, help="Monitors to simulate.")
+    simulate.add_argument("--issues", type=int, default=None, help="Sentry issues to simulate.")
+    simulate.set_defaults(handler=_simulate)
+
+    token = commands.add_parser("token", help="Mint an admin token for demo or development.")
+    token.add_argument("--role", default="super_admin", help="Role claim value.")
+    token.add_argument("--ttl", default="1h", help="Lifetime such as 15m, 1h or 1d.")
+    token.add_argument("--subject", default="lookout-cli", help="The token's sub claim.")
+    token.set_defaults(handler=_token)
+
+    check = commands.add_parser("check", help="Fetch everything once and print a summary.")
+    check.set_defaults(handler=_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except SettingsError as exc:
+        print(f"lookout: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
