@@ -1,0 +1,52 @@
+"""Operations endpoints: liveness and readiness for orchestrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from app.api.deps import RuntimeDep
+from app.models.api import Health, Readiness, ReadinessSource
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health, summary="Process liveness")
+async def healthz() -> Health:
+    """Answers 200 while the process runs; it checks nothing upstream."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Readiness: has data or can get it",
+    responses={503: {"model": Readiness, "description": "No source has usable data."}},
+)
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    """Ready unless no key has usable data and every fetch so far failed; lists each key.
+
+    An upstream that keeps failing shows as `degraded` here while the service still answers
+    from its last good data.
+    """
+    sources = []
+    for key in runtime.store.keys():
+        freshness = runtime.store.freshness(key)
+        sources.append(
+            ReadinessSource(
+                key=key,
+                available=freshness.available,
+                stale=freshness.stale,
+                last_error=freshness.last_error,
+            )
+        )
+    any_available = any(item.available for item in sources)
+    all_failing = bool(sources) and all(item.last_error is not None for item in sources)
+    healthy = all(item.available and item.last_error is None for item in sources)
+    status = "ready" if healthy else ("not_ready" if all_failing and not any_available else "degraded")
+    body = Readiness(status=status, sources=sources)
+    code = 503 if status == "not_ready" else 200
+    headers = {"Cache-Control": "no-store"}
+    if code == 503:
+        headers["Retry-After"] = "5"
+    return JSONResponse(body.model_dump(mode="json"), status_code=code, headers=headers)

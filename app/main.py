@@ -1,0 +1,177 @@
+"""The application factory and its lifespan: one HTTP client, the store, the poller.
+
+``create_app(settings)`` builds the FastAPI app; nothing is read from the environment here. In
+demo mode the real source clients talk to the built-in simulator through ``httpx.ASGITransport``,
+so demo data crosses exactly the same parsing code as production data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from fastapi import FastAPI
+
+from app.api import admin, compat, ops, public
+from app.api.errors import install_error_handlers
+from app.auth import TokenVerifier
+from app.config import Settings
+from app.sources.base import CallRecorder
+from app.sources.sentry import SentrySource
+from app.sources.uptimerobot import UptimeRobotSource
+from app.store.base import SnapshotStore
+from app.store.fanout import store_from_settings
+from app.store.poller import Poller
+from app.views import StatusViews, register_snapshot_keys
+
+logger = logging.getLogger(__name__)
+
+DEMO_UPSTREAM_HOST = "http://simulator.lookout.invalid"
+DEMO_UPTIMEROBOT_KEY = "ur-demo-read-only-key"  # noqa: S105
+DEMO_SENTRY_TOKEN = "demo-sentry-integration-token"  # noqa: S105
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Runtime:
+    """Everything the lifespan creates; routers reach it through ``request.app.state.runtime``."""
+
+    settings: Settings
+    http_client: httpx.AsyncClient
+    recorder: CallRecorder
+    store: SnapshotStore
+    uptimerobot: UptimeRobotSource
+    sentry: SentrySource
+    views: StatusViews
+    poller: Poller | None
+    started_at: datetime
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_http_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The process's one upstream client, with explicit timeouts and pool limits."""
+    timeout = httpx.Timeout(
+        connect=settings.http_connect_timeout_seconds,
+        read=settings.http_read_timeout_seconds,
+        write=settings.http_read_timeout_seconds,
+        pool=settings.http_pool_timeout_seconds,
+    )
+    limits = httpx.Limits(
+        max_connections=settings.http_max_connections,
+        max_keepalive_connections=settings.http_max_connections,
+    )
+    return httpx.AsyncClient(
+        timeout=timeout,
+        limits=limits,
+        transport=transport,
+        headers={"User-Agent": "lookout/0.1"},
+        follow_redirects=False,
+    )
+
+
+def _demo_transport(clock: Clock) -> httpx.AsyncBaseTransport:
+    from app.demo.app import create_simulator
+
+    return httpx.ASGITransport(app=create_simulator(clock=clock))
+
+
+def _effective_settings(settings: Settings) -> Settings:
+    """Point demo mode's sources at the simulator; production settings pass through."""
+    if not settings.demo_mode:
+        return settings
+    return settings.model_copy(
+        update={
+            "uptimerobot_base_url": f"{DEMO_UPSTREAM_HOST}/v2",
+            "sentry_base_url": DEMO_UPSTREAM_HOST,
+            "sentry_org": settings.sentry_org or "demo",
+        }
+    )
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock = _utc_now,
+) -> Runtime:
+    """Create the client, sources, store and views, without starting anything."""
+    settings = _effective_settings(settings)
+    if settings.demo_mode and transport is None:
+        transport = _demo_transport(clock)
+    client = build_http_client(settings, transport)
+    recorder = CallRecorder(clock=clock)
+
+    uptimerobot_key = None if settings.uptimerobot_api_key else DEMO_UPTIMEROBOT_KEY
+    sentry_token = None if settings.sentry_auth_token else DEMO_SENTRY_TOKEN
+    uptimerobot = UptimeRobotSource(client, settings, recorder, api_key=uptimerobot_key)
+    sentry = SentrySource(client, settings, recorder, token=sentry_token)
+
+    store = store_from_settings(settings)
+    register_snapshot_keys(store, settings, uptimerobot, sentry)
+    views = StatusViews(store, settings, clock=clock)
+    poller = Poller(store) if settings.poller_enabled else None
+    return Runtime(
+        settings=settings,
+        http_client=client,
+        recorder=recorder,
+        store=store,
+        uptimerobot=uptimerobot,
+        sentry=sentry,
+        views=views,
+        poller=poller,
+        started_at=clock(),
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock = _utc_now,
+) -> FastAPI:
+    """Build the Lookout app; ``transport`` and ``clock`` are seams for tests and benchmarks."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(settings, transport=transport, clock=clock)
+        app.state.runtime = runtime
+        app.state.token_verifier = TokenVerifier(runtime.settings, runtime.http_client)
+        if runtime.poller is not None:
+            await runtime.poller.start()
+        logger.info(
+            "lookout started demo_mode=%s poller=%s",
+            runtime.settings.demo_mode,
+            runtime.poller is not None,
+        )
+        try:
+            yield
+        finally:
+            if runtime.poller is not None:
+                await runtime.poller.stop()
+            await runtime.store.close()
+            await runtime.http_client.aclose()
+            logger.info("lookout stopped")
+
+    app = FastAPI(
+        title="Lookout",
+        version="1.0.0",
+        summary="One fast, safe status API over UptimeRobot and Sentry.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(public.router)
+    app.include_router(compat.public_router)
+    app.include_router(admin.router)
+    app.include_router(compat.admin_router)
+    app.include_router(ops.router)
+    return app
