@@ -379,8 +379,16 @@ def _map_code(
     code = _to_int(value)
     if code is not None and code in table:
         return table[code]
-    logger.warning("uptimerobot unknown %s code=%r monitor_id=%s", field, value, monitor_id)
+    logger.warning(
+        "uptimerobot unknown %s code=%s monitor_id=%s", field, _describe_code(value), monitor_id
+    )
     return unknown
+
+
+def _describe_code(value: Any) -> str:
+    """Show an unexpected code safely: a number as is, anything else by its type only."""
+    code = _to_int(value)
+    return str(code) if code is not None else f"<{type(value).__name__}>"
 
 
 def _split_ratios(value: Any, keys: Sequence[int]) -> dict[int, float | None]:
@@ -407,7 +415,9 @@ def _parse_logs(value: Any, monitor_id: int) -> list[MonitorLog]:
         log_type = _LOG_TYPES.get(code, LogType.UNKNOWN) if code is not None else LogType.UNKNOWN
         if log_type is LogType.UNKNOWN:
             logger.warning(
-                "uptimerobot unknown log type=%r monitor_id=%s", raw.get("type"), monitor_id
+                "uptimerobot unknown log type=%s monitor_id=%s",
+                _describe_code(raw.get("type")),
+                monitor_id,
             )
         reason = raw.get("reason")
         if not isinstance(reason, dict):
