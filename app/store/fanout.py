@@ -1,0 +1,139 @@
+"""Reading many keys at once and assembling them into the ``SystemSnapshot`` services work on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from app.config import Settings
+from app.models.snapshot import SnapshotRead, SystemSnapshot
+from app.models.upstream import ErrorStats, IssuesSnapshot, MonitorsSnapshot, PerformanceStats
+from app.store.base import ERROR_KIND_UNEXPECTED, SnapshotStore, unavailable_read
+from app.store.memory import MemorySnapshotStore
+
+logger = logging.getLogger(__name__)
+
+MONITORS_KEY = "uptimerobot:monitors"
+ISSUES_PREFIX = "sentry:issues:"
+STATS_PREFIX = "sentry:stats:"
+PERFORMANCE_PREFIX = "sentry:performance:"
+
+T = TypeVar("T")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def issues_key(project: str) -> str:
+    return f"{ISSUES_PREFIX}{project}"
+
+
+def stats_key(project: str) -> str:
+    return f"{STATS_PREFIX}{project}"
+
+
+def performance_key(project: str) -> str:
+    return f"{PERFORMANCE_PREFIX}{project}"
+
+
+def system_keys(projects: Iterable[str]) -> list[str]:
+    """List every key a ``SystemSnapshot`` of these Sentry projects is built from."""
+    keys = [MONITORS_KEY]
+    for project in projects:
+        keys += [issues_key(project), stats_key(project), performance_key(project)]
+    return keys
+
+
+async def read_many(store: SnapshotStore, keys: Iterable[str]) -> dict[str, SnapshotRead]:
+    """Read ``keys`` concurrently, so the call takes about as long as the slowest key.
+
+    A key whose read fails comes back as an unavailable read, never as an exception.
+    """
+    unique_keys = list(dict.fromkeys(keys))
+    tasks: dict[str, asyncio.Task[SnapshotRead]] = {}
+    async with asyncio.TaskGroup() as group:
+        for key in unique_keys:
+            tasks[key] = group.create_task(_read_one(store, key))
+    return {key: task.result() for key, task in tasks.items()}
+
+
+async def _read_one(store: SnapshotStore, key: str) -> SnapshotRead:
+    try:
+        return await store.read(key)
+    except Exception:
+        # A store read raises only for a bug, such as an unregistered key, so only this key is lost.
+        logger.exception("snapshot read failed key=%s", key)
+        return unavailable_read(key, last_error=ERROR_KIND_UNEXPECTED)
+
+
+def build_system_snapshot(reads: dict[str, SnapshotRead], taken_at: datetime) -> SystemSnapshot:
+    """Assemble reads into a ``SystemSnapshot``, leaving out every unavailable key.
+
+    ``freshness`` contains every read, available or not, so responses can show what is missing.
+    """
+    monitors: MonitorsSnapshot | None = None
+    issues: dict[str, IssuesSnapshot] = {}
+    error_stats: dict[str, ErrorStats] = {}
+    performance: dict[str, PerformanceStats] = {}
+
+    for key, read in reads.items():
+        if not read.available:
+            continue
+        if key == MONITORS_KEY:
+            monitors = _typed(key, read.value, MonitorsSnapshot)
+        elif key.startswith(ISSUES_PREFIX):
+            _add(issues, key.removeprefix(ISSUES_PREFIX), _typed(key, read.value, IssuesSnapshot))
+        elif key.startswith(STATS_PREFIX):
+            _add(error_stats, key.removeprefix(STATS_PREFIX), _typed(key, read.value, ErrorStats))
+        elif key.startswith(PERFORMANCE_PREFIX):
+            project = key.removeprefix(PERFORMANCE_PREFIX)
+            _add(performance, project, _typed(key, read.value, PerformanceStats))
+
+    return SystemSnapshot(
+        taken_at=taken_at,
+        monitors=monitors,
+        issues=issues,
+        error_stats=error_stats,
+        performance=performance,
+        freshness={key: read.freshness for key, read in reads.items()},
+    )
+
+
+def _typed(key: str, value: Any, expected: type[T]) -> T | None:
+    if isinstance(value, expected):
+        return value
+    logger.warning(
+        "snapshot value has an unexpected type key=%s expected=%s got=%s",
+        key,
+        expected.__name__,
+        type(value).__name__,
+    )
+    return None
+
+
+def _add(target: dict[str, T], project: str, value: T | None) -> None:
+    if value is not None:
+        target[project] = value
+
+
+def store_from_settings(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], datetime] = _utc_now,
+) -> SnapshotStore:
+    """Build the snapshot store the settings ask for: in-process, or Redis with ``REDIS_URL``."""
+    if settings.redis_url:
+        # TODO: return the Redis backend; until it exists every replica fetches on its own.
+        logger.warning("REDIS_URL is set but the Redis store is not built yet; using memory")
+    return MemorySnapshotStore(
+        max_stale_s=settings.max_stale_seconds,
+        fetch_timeout_s=settings.fetch_timeout_seconds,
+        clock=clock,
+        wall_clock=wall_clock,
+    )
