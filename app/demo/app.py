@@ -43,7 +43,7 @@ _MALFORMED_BODIES = {
 
 
 def upstream_for_path(path: str) -> str | None:
-    """The upstream a request path belongs to, ``None`` for the simulator's own paths."""
+    """Return the upstream that a request path belongs to, or ``None`` for the simulator's own."""
     if path.startswith("/v2/"):
         return "uptimerobot"
     if path.startswith("/api/0/"):
@@ -133,7 +133,7 @@ class FaultMiddleware:
     """Count every upstream request, then apply its upstream's faults before the route runs.
 
     Each request to an upstream path counts under the upstream's name (``uptimerobot``,
-    ``sentry``), faulty or not; UptimeRobot requests also count under ``uptimerobot:<method>``.
+    ``sentry``), faulty or not. UptimeRobot requests also count under ``uptimerobot:<method>``.
     """
 
     def __init__(self, app: ASGIApp, state: SimulatorState) -> None:
@@ -228,7 +228,7 @@ def create_simulator(
 ) -> FastAPI:
     """Build the simulator app over ``world`` (default: a world anchored at ``clock()``).
 
-    ``clock`` only moves the simulator's "now"; the world and its history stay as created.
+    ``clock`` only moves the simulator's "now". The world and its history stay as created.
     """
     now = clock or utc_now
     state = SimulatorState(world=world or DemoWorld.at(now()), clock=now)

@@ -27,8 +27,8 @@ def utc_now() -> datetime:
 class FaultPlan:
     """Faults the simulator applies to every request of one upstream.
 
-    Checked in this order: ``latency_ms`` (delay, then answer normally), ``timeout_s`` (sleep that
-    long before answering, to trip client timeouts), ``error_status`` (e.g. 500 or 503),
+    Checked in this order: ``latency_ms`` (delay, then respond normally), ``timeout_s`` (sleep
+    that long before responding, to trip client timeouts), ``error_status`` (e.g. 500 or 503),
     ``rate_limit_retry_after`` (HTTP 429 with that ``Retry-After`` value and a text/html body),
     ``malformed`` (HTTP 200 with a body that is not JSON), ``stat_fail`` (UptimeRobot only: HTTP
     200 with ``stat: fail`` internal_error) and ``bad_key`` (UptimeRobot only: ``stat: fail``
@@ -61,10 +61,10 @@ def _no_faults() -> dict[str, FaultPlan]:
 
 @dataclass
 class SimulatorState:
-    """Everything the simulator's routes share; ``reset()`` clears faults and call counts.
+    """Everything the simulator's routes share. ``reset()`` clears faults and call counts.
 
     ``calls`` counts upstream requests by a stable key such as ``uptimerobot:getMonitors`` or
-    ``sentry:issues:backend``. ``world`` is fixed at creation; ``clock`` only moves "now".
+    ``sentry:issues:backend``. ``world`` is fixed at creation, and ``clock`` only moves "now".
     """
 
     world: DemoWorld
@@ -73,7 +73,7 @@ class SimulatorState:
     calls: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def fault(self, upstream: str) -> FaultPlan:
-        """The fault plan of ``upstream`` (a plan without faults when none was set)."""
+        """Return the fault plan of ``upstream``, adding a plan without faults when none is set."""
         return self.faults.setdefault(upstream, FaultPlan())
 
     def count(self, key: str) -> None:
@@ -81,7 +81,7 @@ class SimulatorState:
         self.calls[key] += 1
 
     def reset(self) -> None:
-        """Drop every fault plan and call count; the world and clock stay."""
+        """Drop every fault plan and call count. The world and clock stay."""
         self.faults.clear()
         self.faults.update(_no_faults())
         self.calls.clear()

@@ -1,9 +1,9 @@
 """The fake UptimeRobot v2: ``getMonitors`` and ``getAccountDetails`` over the demo world.
 
-It speaks the v2 wire format as clients meet it: POST with a form (or JSON) body, ``stat: fail``
-errors with HTTP 200, numbers as strings (``custom_uptime_ratio`` dash-joined with three
-decimals, ``average_response_time`` as a decimal string, ``""`` for ints that do not apply),
-pages of at most 50 monitors, logs and response times newest first.
+It speaks the v2 wire format as clients meet it: POST with a form (or JSON) body and
+``stat: fail`` errors with HTTP 200. Numbers are strings: ``custom_uptime_ratio`` is dash-joined
+with three decimals, ``average_response_time`` is a decimal string and ints that do not apply are
+``""``. Pages contain at most 50 monitors, and logs and response times come newest first.
 
 Everything that does not depend on "now" is computed once per world (``MonitorTable``), so a page
 of 50 out of 1,000 monitors costs about as much as a page of the five default monitors.
@@ -30,11 +30,12 @@ from app.demo.world import DemoMonitor, DemoWorld, V2Status
 logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 50
-SLOT_S = 300  # response-time samples sit on a 5-minute grid that starts at world.history_start
+SLOT_S = 300  # response-time samples lie on a 5-minute grid that starts at world.history_start
 WEEK_SLOTS = 7 * 24 * 3600 // SLOT_S
 MAX_RESPONSE_TIMES_SPAN_S = 7 * 24 * 3600
 DEFAULT_RESPONSE_TIMES_SPAN_S = 24 * 3600
-# UptimeRobot reports "seems down" (8) until a failure is confirmed; the simulator uses one minute.
+# UptimeRobot reports "seems down" (8) until it confirms a failure. The simulator keeps that state
+# for the first minute of a downtime.
 SEEMS_DOWN_S = 60
 CREATED_BEFORE_ANCHOR = timedelta(days=120)
 STAGING_PAUSED_BEFORE_ANCHOR = timedelta(days=5, hours=9)
@@ -71,7 +72,7 @@ def _noise_sum(start: int, stop: int) -> int:
 
 @dataclass(frozen=True)
 class LogEvent:
-    """One state change of a simulated monitor; its duration is computed against "now"."""
+    """One state change of a simulated monitor. Its duration is computed per request."""
 
     id: int
     type: int
@@ -246,7 +247,7 @@ def _sim_monitor(
 
 
 def _wire_fields(demo: DemoMonitor, created: int) -> dict[str, Any]:
-    """The fields of a monitor that never change, typed as v2 sends them."""
+    """Build the fields of a monitor that never change, typed as v2 sends them."""
     is_keyword = demo.type == 2
     return {
         "id": demo.id,
@@ -303,7 +304,7 @@ def _quiet_slot_valid(monitor: SimMonitor, slot: int) -> bool:
 
 
 def _sample(monitor: SimMonitor, slot: int) -> int | None:
-    """The monitor's sample in ``slot`` in ms, ``None`` when it took none."""
+    """Return the monitor's sample in ``slot`` in ms, or ``None`` when it took none."""
     if monitor.profile is not None and 0 <= slot < WEEK_SLOTS:
         value = monitor.profile.values[slot]
         return value if value >= 0 else None
@@ -328,7 +329,7 @@ def _quiet_sum(monitor: SimMonitor, start: int, stop: int) -> tuple[int, int]:
 
 
 def _slot_sum(monitor: SimMonitor, start: int, stop: int) -> tuple[int, int]:
-    """Sum and count of the samples in slots ``[start, stop)``."""
+    """Return the sum and count of the samples in slots ``[start, stop)``."""
     if monitor.profile is None:
         return _quiet_sum(monitor, start, stop)
     total = count = 0
@@ -345,9 +346,9 @@ def _slot_sum(monitor: SimMonitor, start: int, stop: int) -> tuple[int, int]:
 
 
 def _uptime_percent(monitor: SimMonitor, start: int, end: int, now: int) -> float:
-    """Uptime over ``[start, end)`` up to ``now``, counting only time the monitor was active.
+    """Compute uptime over ``[start, end)`` up to ``now``, counting only active time.
 
-    Time before creation and after a pause is left out; a window with no active time is 100 %.
+    Time before creation and after a pause is left out.
     """
     start = max(start, monitor.created_at)
     end = min(end, now)
@@ -355,6 +356,7 @@ def _uptime_percent(monitor: SimMonitor, start: int, end: int, now: int) -> floa
         end = min(end, monitor.paused_at)
     active = end - start
     if active <= 0:
+        # NOTE: what the real API reports for a window with no active time is not known.
         return 100.0
     down = sum(max(0, min(stop, end) - max(begin, start)) for begin, stop in monitor.downtimes)
     return 100.0 * (active - down) / active
@@ -441,7 +443,7 @@ class Params:
 
 
 async def read_params(request: Request) -> Params:
-    """Read a form-encoded or JSON body; ``api_key`` may also come from the query string."""
+    """Read a form-encoded or JSON body. ``api_key`` may also come from the query string."""
     raw = await request.body()
     values: dict[str, str] = {}
     content_type = request.headers.get("content-type", "")
@@ -460,7 +462,7 @@ async def read_params(request: Request) -> Params:
 
 
 def _json_scalar(value: Any) -> str:
-    """Stringify a JSON value as a form would carry it; a JSON list keeps its JSON text."""
+    """Convert a JSON value to the string a form would carry. A list keeps its JSON text."""
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int | float | str):
@@ -482,7 +484,7 @@ def check_api_key(params: Params, *, bad_key_fault: bool) -> None:
 
 @dataclass(frozen=True)
 class MonitorQuery:
-    """What one getMonitors request asks for, parsed and validated."""
+    """The parameters of one getMonitors request, parsed and validated."""
 
     offset: int
     limit: int
@@ -575,10 +577,10 @@ def _parse_ranges(params: Params) -> list[tuple[int, int]] | None:
 
 
 def select_monitors(table: MonitorTable, query: MonitorQuery, now: int) -> list[SimMonitor]:
-    """The monitors matching the request's filters, in id order (before pagination)."""
+    """Select the monitors matching the request's filters, in id order and before pagination."""
     if query.ids is not None:
-        wanted = set(query.ids)
-        candidates: Iterable[SimMonitor] = (m for m in table.monitors if m.id in wanted)
+        requested_ids = set(query.ids)
+        candidates: Iterable[SimMonitor] = (m for m in table.monitors if m.id in requested_ids)
     else:
         candidates = table.monitors
     selected = []
@@ -596,7 +598,7 @@ def select_monitors(table: MonitorTable, query: MonitorQuery, now: int) -> list[
 def render_monitor(
     monitor: SimMonitor, query: MonitorQuery, table: MonitorTable, now: int
 ) -> dict[str, Any]:
-    """One monitor as getMonitors returns it for ``query`` at ``now``."""
+    """Render one monitor as getMonitors returns it for ``query`` at ``now``."""
     body = dict(monitor.wire)
     body["status"] = monitor.status_at(now)
 
@@ -614,6 +616,7 @@ def render_monitor(
         body["logs"] = _render_logs(monitor, query, now)
     if query.response_times:
         points, average = _render_response_times(monitor, query, table.origin, now)
+        # NOTE: "" for a monitor without samples (paused) is a guess at the real API.
         body["average_response_time"] = "" if average is None else f"{average:.3f}"
         body["response_times"] = points
     if query.ssl:
@@ -656,7 +659,7 @@ def _render_logs(monitor: SimMonitor, query: MonitorQuery, now: int) -> list[dic
 def _render_response_times(
     monitor: SimMonitor, query: MonitorQuery, origin: int, now: int
 ) -> tuple[list[dict[str, int]], float | None]:
-    """Response times newest first, raw or averaged, and their overall average in ms."""
+    """Build the response times, newest first, raw or averaged, and their overall average (ms)."""
     if query.response_times_range is not None:
         start, end = query.response_times_range
         limit = None  # the real API applies the limit only without explicit dates
@@ -734,7 +737,8 @@ def build_uptimerobot_router(state: SimulatorState) -> APIRouter:
         if window.minute != minute:
             window.minute, window.calls = minute, 0
         window.calls += 1
-        # Free plan: 10 calls a minute; paid plans: twice the monitor limit, at most 5,000.
+        # The free plan allows 10 calls a minute. Paid plans allow twice the monitor limit, at
+        # most 5,000.
         limit = min(max(FREE_PLAN_CALLS_PER_MINUTE, 2 * monitor_count), MAX_CALLS_PER_MINUTE)
         return {
             "X-RateLimit-Limit": str(limit),

@@ -1,9 +1,9 @@
 """The UptimeRobot v2 client: every monitor with its uptime, logs and response times in one pass.
 
-UptimeRobot v2 has quirks that this module absorbs so nothing above ``app.sources`` sees them:
-every method is a POST with the key in a form body, failures come back as HTTP 200 with
-``stat: fail``, numbers arrive as strings (``""`` meaning absent), lists are dash-joined and a
-page holds at most 50 monitors.
+This module handles the quirks of UptimeRobot v2, so code above ``app.sources`` only receives
+typed models. Every method is a POST with the key in a form body, and failures come back as HTTP
+200 with ``stat: fail``. Numbers arrive as strings (``""`` meaning absent), lists are dash-joined
+and a page contains at most 50 monitors.
 """
 
 from __future__ import annotations
@@ -48,12 +48,12 @@ MONITORS_KEY = "uptimerobot:monitors"
 MONITORS_WINDOW_KEY = "uptimerobot:monitors_window"
 
 PAGE_SIZE = 50  # getMonitors' default and maximum page size
-# NOTE: a guessed bound (10,000 monitors) that stops a garbage ``total`` from looping for ever.
+# NOTE: a guessed bound (10,000 monitors) that stops a garbage ``total`` from looping forever.
 MAX_PAGES = 200
 UPTIME_WINDOWS_DAYS = (1, 7, 30, 90)
 WINDOW_RATIO_KEY = 0
 LOGS_LIMIT = 100
-# 24 h of 5-minute checks; the default response-time window is the last 24 h anyway.
+# Covers 24 h of 5-minute checks, which is the default response-time window.
 RESPONSE_TIMES_LIMIT = 288
 RESPONSE_TIMES_AVERAGE_MINUTES = 30
 DAILY_AVERAGE_MINUTES = 1440
@@ -297,11 +297,11 @@ def _json_object(response: httpx.Response, *, method: str, secret: str | None) -
 
 
 def _fail_error(method: str, error: Any, secret: str | None) -> SourceError:
-    """Map a ``stat: fail`` body to the ``SourceError`` it means; ``passed_value`` is never used.
+    """Map a ``stat: fail`` body to the matching ``SourceError``.
 
-    UptimeRobot echoes the rejected value in ``passed_value``, which can be the API key, so the
-    message names only the error type, the parameter and the upstream message, with the key
-    scrubbed from them.
+    UptimeRobot echoes the rejected value in ``passed_value``, which can be the API key. So the
+    message never reads ``passed_value``: it names the error type, the parameter and the upstream
+    message, with the key scrubbed from them.
     """
     details = error if isinstance(error, dict) else {}
     error_type = _scrub(details.get("type"), secret) or "unknown"
@@ -347,7 +347,10 @@ def parse_monitor(
     ratio_keys: Sequence[int] = UPTIME_WINDOWS_DAYS,
     ratio_field: str = "custom_uptime_ratio",
 ) -> Monitor:
-    """Turn one raw v2 monitor into a ``Monitor``; raise ``ValueError`` when it has no usable id."""
+    """Convert one raw v2 monitor into a ``Monitor``.
+
+    Raises ``TypeError`` or ``ValueError`` when the monitor is not an object or has no usable id.
+    """
     if not isinstance(raw, dict):
         raise TypeError("monitor is not an object")
     monitor_id = _to_int(raw.get("id"))
@@ -520,7 +523,10 @@ def _to_text(value: Any) -> str | None:
 
 
 def _to_datetime(value: Any) -> datetime | None:
-    """Unix seconds to aware UTC; 0 (sent for very old monitors) and garbage become ``None``."""
+    """Convert unix seconds to aware UTC, or to ``None`` for garbage and for 0.
+
+    UptimeRobot sends ``create_datetime`` 0 for very old monitors.
+    """
     seconds = _to_float(value)
     if seconds is None or seconds <= 0:
         return None
