@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from app.config import SettingsError, load_settings
+from app.config import Settings, SettingsError, load_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -17,6 +17,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     app = create_app(settings)
+    if settings.demo_mode:
+        _print_demo_banner(settings, args.host, args.port)
     uvicorn.run(
         app,
         host=args.host,
@@ -27,6 +29,23 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def _print_demo_banner(settings: Settings, host: str, port: int) -> None:
+    from datetime import timedelta
+
+    from app.auth import mint_token
+
+    base = f"http://{host}:{port}"
+    token = mint_token(settings, role=settings.admin_roles[0], ttl=timedelta(days=1))
+    print(
+        "Lookout demo mode: the real clients read the built-in simulator.\n"
+        f"  API docs:      {base}/docs\n"
+        f"  Public status: {base}/api/v1/status\n"
+        f"  Admin token (valid 24 h, demo key only; paste it into Authorize on /docs):\n"
+        f"  {token}\n",
+        flush=True,
+    )
 
 
 def _simulate(args: argparse.Namespace) -> int:

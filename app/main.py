@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app.api import admin, compat, ops, public
 from app.api.errors import install_error_handlers
@@ -31,7 +32,7 @@ from app.views import StatusViews, register_snapshot_keys
 logger = logging.getLogger(__name__)
 
 DEMO_UPSTREAM_HOST = "http://simulator.lookout.invalid"
-DEMO_UPTIMEROBOT_KEY = "ur-demo-read-only-key"  # noqa: S105
+DEMO_UPTIMEROBOT_KEY = "ur-demo-read-only-key"
 DEMO_SENTRY_TOKEN = "demo-sentry-integration-token"  # noqa: S105
 
 Clock = Callable[[], datetime]
@@ -116,7 +117,7 @@ def build_runtime(
     uptimerobot = UptimeRobotSource(client, settings, recorder, api_key=uptimerobot_key)
     sentry = SentrySource(client, settings, recorder, token=sentry_token)
 
-    store = store_from_settings(settings)
+    store = store_from_settings(settings, wall_clock=clock)
     register_snapshot_keys(store, settings, uptimerobot, sentry)
     views = StatusViews(store, settings, clock=clock)
     poller = Poller(store) if settings.poller_enabled else None
@@ -131,6 +132,28 @@ def build_runtime(
         poller=poller,
         started_at=clock(),
     )
+
+
+def _install_cors(app: FastAPI, settings: Settings) -> None:
+    """Configured origins may call every endpoint; demo mode alone opens public GETs to all."""
+    if settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
+    elif settings.demo_mode:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=["*"],
+            allow_methods=["GET"],
+            allow_headers=["If-None-Match"],
+            expose_headers=["ETag"],
+            max_age=600,
+        )
 
 
 def create_app(
@@ -169,6 +192,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    _install_cors(app, settings)
     app.include_router(public.router)
     app.include_router(compat.public_router)
     app.include_router(admin.router)

@@ -1,0 +1,57 @@
+"""Response helpers: cache headers, ETags and conditional requests."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+from pydantic import BaseModel
+
+from app.config import Settings
+from app.views import etag_of
+
+ADMIN_CACHE_CONTROL = "private, no-store"
+
+
+def public_cache_control(settings: Settings) -> str:
+    return (
+        f"public, max-age={settings.public_max_age_seconds}, "
+        f"stale-while-revalidate={settings.public_stale_while_revalidate_seconds}"
+    )
+
+
+def etag_matches(request: Request, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (or ``*``); weak validators compare equal."""
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def public_bytes(
+    request: Request,
+    body: bytes,
+    settings: Settings,
+    *,
+    media_type: str = "application/json",
+    etag: str | None = None,
+    cache_control: str | None = None,
+) -> Response:
+    """A cacheable public response with a strong ETag; ``304`` when the client has it."""
+    etag = etag or etag_of(body)
+    headers = {"ETag": etag, "Cache-Control": cache_control or public_cache_control(settings)}
+    if etag_matches(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=body, media_type=media_type, headers=headers)
+
+
+def public_model(request: Request, model: BaseModel, settings: Settings) -> Response:
+    return public_bytes(request, model.model_dump_json().encode(), settings)
+
+
+def admin_model(model: BaseModel) -> Response:
+    """An admin response: never stored by a shared or browser cache."""
+    return Response(
+        content=model.model_dump_json(),
+        media_type="application/json",
+        headers={"Cache-Control": ADMIN_CACHE_CONTROL},
+    )

@@ -1,0 +1,198 @@
+"""Derived views of the snapshots, computed once per snapshot and shared by every endpoint.
+
+``StatusViews.current()`` reads every snapshot key through the store (which refreshes what is
+stale in the background), evaluates the monitoring rules once, and serialises the public status
+once. Until a key's data changes or expires, every request gets the same precomputed bytes and
+ETag, so a busy public endpoint costs no more than serving a constant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from app.config import Settings
+from app.models.snapshot import Freshness, SnapshotRead, SystemSnapshot
+from app.models.status import SystemStatus
+from app.models.upstream import ErrorStats, IssuesSnapshot, MonitorsSnapshot, PerformanceStats
+from app.services.public_view import to_public_status
+from app.services.status import evaluate
+from app.sources.sentry import SentrySource
+from app.sources.uptimerobot import UptimeRobotSource
+from app.store.base import SnapshotStore
+from app.store.fanout import (
+    build_system_snapshot,
+    issues_key,
+    performance_key,
+    read_many,
+    stats_key,
+)
+
+logger = logging.getLogger(__name__)
+
+MONITORS_KEY = "uptimerobot:monitors"
+
+# A view is rebuilt at least this often, so running incident durations and ages move on.
+MAX_VIEW_AGE = timedelta(seconds=15)
+
+
+def register_snapshot_keys(
+    store: SnapshotStore,
+    settings: Settings,
+    uptimerobot: UptimeRobotSource,
+    sentry: SentrySource,
+) -> None:
+    """Register one snapshot key per upstream resource the services need."""
+    store.register(
+        MONITORS_KEY,
+        uptimerobot.fetch_monitors,
+        ttl_s=settings.cache_ttl_monitors,
+        upstream="uptimerobot",
+        model=MonitorsSnapshot,
+    )
+    for project in settings.sentry_projects:
+        store.register(
+            issues_key(project),
+            partial(sentry.fetch_issues, project),
+            ttl_s=settings.cache_ttl_sentry_issues,
+            upstream="sentry",
+            model=IssuesSnapshot,
+        )
+        store.register(
+            stats_key(project),
+            partial(sentry.fetch_error_stats, project),
+            ttl_s=settings.cache_ttl_sentry_stats,
+            upstream="sentry",
+            model=ErrorStats,
+        )
+        store.register(
+            performance_key(project),
+            partial(sentry.fetch_performance, project),
+            ttl_s=settings.cache_ttl_sentry_performance,
+            upstream="sentry",
+            model=PerformanceStats,
+        )
+
+
+Fingerprint = tuple[tuple[str, datetime | None, bool, bool, str | None], ...]
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """One evaluation of the rules and the public body serialised from it."""
+
+    fingerprint: Fingerprint
+    snapshot: SystemSnapshot
+    status: SystemStatus
+    public_body: bytes
+    public_etag: str
+    valid_until: datetime
+
+
+def _fingerprint(reads: dict[str, SnapshotRead]) -> Fingerprint:
+    return tuple(
+        (
+            key,
+            read.freshness.fetched_at,
+            read.freshness.available,
+            read.freshness.stale,
+            read.freshness.last_error,
+        )
+        for key, read in sorted(reads.items())
+    )
+
+
+def _valid_until(reads: dict[str, SnapshotRead], now: datetime) -> datetime:
+    """The first moment a key may need a refresh; the view is rebuilt from there on."""
+    limit = now + MAX_VIEW_AGE
+    for read in reads.values():
+        due = read.freshness.next_refresh_at
+        if read.available and not read.freshness.stale and due is not None:
+            limit = min(limit, due)
+        else:
+            # A stale or missing key is being refreshed; look again soon.
+            limit = min(limit, now + timedelta(seconds=1))
+    return limit
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ETag for ``body``."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+class StatusViews:
+    """Caches the evaluated status per snapshot so endpoints share one calculation."""
+
+    def __init__(
+        self, store: SnapshotStore, settings: Settings, *, clock: Callable[[], datetime]
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+        self._view: StatusView | None = None
+        self._store_version = -1
+
+    def keys(self) -> list[str]:
+        return self._store.keys()
+
+    async def refresh_all(self) -> list[Freshness]:
+        """Refresh every key now, concurrently; each joins a fetch already in flight."""
+        keys = self._store.keys()
+        reads = await asyncio.gather(*(self._store.refresh(key) for key in keys))
+        self._view = None
+        return [read.freshness for read in reads]
+
+    async def current(self) -> StatusView:
+        """Return the view for the current snapshots, rebuilding it only when they changed."""
+        now = self._clock()
+        view = self._view
+        if (
+            view is not None
+            and now < view.valid_until
+            and self._store_version == (self._store.version)
+        ):
+            return view
+
+        version = self._store.version
+        reads = await read_many(self._store, self._store.keys())
+        fingerprint = _fingerprint(reads)
+        now = self._clock()
+        if (
+            view is not None
+            and view.fingerprint == fingerprint
+            and now < (view.status.generated_at + MAX_VIEW_AGE)
+        ):
+            view = StatusView(
+                fingerprint=view.fingerprint,
+                snapshot=view.snapshot,
+                status=view.status,
+                public_body=view.public_body,
+                public_etag=view.public_etag,
+                valid_until=_valid_until(reads, now),
+            )
+        else:
+            view = self._build(reads, fingerprint, now)
+        self._view = view
+        self._store_version = version
+        return view
+
+    def _build(
+        self, reads: dict[str, SnapshotRead], fingerprint: Fingerprint, now: datetime
+    ) -> StatusView:
+        snapshot = build_system_snapshot(reads, taken_at=now)
+        status = evaluate(snapshot, self._settings, now)
+        public = to_public_status(status, snapshot, now)
+        body = public.model_dump_json().encode()
+        return StatusView(
+            fingerprint=fingerprint,
+            snapshot=snapshot,
+            status=status,
+            public_body=body,
+            public_etag=etag_of(body),
+            valid_until=_valid_until(reads, now),
+        )
