@@ -206,7 +206,7 @@ async def test_invalid_parameter_is_stat_fail(
     assert body["error"]["passed_value"] == value
 
 
-async def test_response_times_span_over_7_days_rejected(client: httpx.AsyncClient) -> None:
+async def test_response_times_span_limit(client: httpx.AsyncClient) -> None:
     start = epoch(NOW - timedelta(days=8))
     body = (
         await client.post(

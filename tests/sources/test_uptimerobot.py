@@ -128,7 +128,7 @@ async def test_request_parameters(respx_mock: respx.MockRouter, source: UptimeRo
 
 
 @respx.mock(base_url=BASE_URL)
-async def test_request_omits_slow_and_unconfigured_parameters(
+async def test_request_omits_unneeded_parameters(
     respx_mock: respx.MockRouter, source: UptimeRobotSource
 ) -> None:
     route = respx_mock.post("/getMonitors").respond(json=page_json([monitor_json()]))
@@ -142,7 +142,7 @@ async def test_request_omits_slow_and_unconfigured_parameters(
 
 
 @respx.mock(base_url=BASE_URL)
-async def test_request_sends_configured_monitor_ids_dash_joined(
+async def test_request_monitor_ids_dash_joined(
     respx_mock: respx.MockRouter, client: httpx.AsyncClient
 ) -> None:
     settings = Settings(  # type: ignore[call-arg]

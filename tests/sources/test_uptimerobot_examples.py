@@ -1,7 +1,7 @@
 """UptimeRobotSource against published v2 responses from other clients' test fixtures.
 
-The fixtures live outside this repository (``../shared/upstream-schemas/uptimerobot-examples``
-next to the checkout) and are read in place; the tests skip when that folder is absent.
+The fixtures are third-party files kept outside this repository, in a folder next to the
+checkout (``EXAMPLES``). They are read in place, and the tests skip when that folder is absent.
 """
 
 from __future__ import annotations
