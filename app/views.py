@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from app.config import Settings
+from app.errors import DataUnavailable
 from app.models.snapshot import Freshness, SnapshotRead, SystemSnapshot
 from app.models.status import SystemStatus
 from app.models.upstream import ErrorStats, IssuesSnapshot, MonitorsSnapshot, PerformanceStats
@@ -148,7 +149,11 @@ class StatusViews:
         return [read.freshness for read in reads]
 
     async def current(self) -> StatusView:
-        """Return the view for the current snapshots, rebuilding it only when they changed."""
+        """Return the view for the current snapshots, rebuilding it only when they changed.
+
+        Raises ``DataUnavailable`` when no key has any usable data (a cold start with every
+        upstream failing); with some data, the missing parts show as unknown instead.
+        """
         now = self._clock()
         view = self._view
         if (
@@ -160,6 +165,11 @@ class StatusViews:
 
         version = self._store.version
         reads = await read_many(self._store, self._store.keys())
+        if reads and not any(read.available for read in reads.values()):
+            raise DataUnavailable(
+                "No upstream data is available yet; the sources are being fetched.",
+                retry_after_s=5,
+            )
         fingerprint = _fingerprint(reads)
         now = self._clock()
         if (

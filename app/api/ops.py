@@ -32,12 +32,17 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     sources = []
     for key in runtime.store.keys():
         freshness = runtime.store.freshness(key)
+        failing = freshness.last_error is not None and (
+            freshness.fetched_at is None
+            or freshness.last_error_at is None
+            or freshness.last_error_at > freshness.fetched_at
+        )
         sources.append(
             ReadinessSource(
                 key=key,
                 available=freshness.available,
                 stale=freshness.stale,
-                last_error=freshness.last_error,
+                last_error=freshness.last_error if failing else None,
             )
         )
     any_available = any(item.available for item in sources)

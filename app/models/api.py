@@ -33,7 +33,9 @@ class ReadinessSource(BaseModel):
     key: str = Field(description="Snapshot key, for example `uptimerobot:monitors`.")
     available: bool = Field(description="Whether the key holds usable data.")
     stale: bool = Field(description="Whether that data is older than its TTL.")
-    last_error: str | None = Field(description="Kind of the last failed fetch, if any.")
+    last_error: str | None = Field(
+        description="Kind of the failure, while fetches of this key keep failing."
+    )
 
 
 class Readiness(BaseModel):
