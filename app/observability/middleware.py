@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 import sentry_sdk
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability.logging import request_id_var
@@ -43,26 +43,59 @@ def incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-def route_template(scope: Scope) -> str:
-    """Return the template of the route that serves ``scope`` (``/badge/{component}.json``).
+def route_template(scope: Scope) -> str | None:
+    """Return the template of the route the router matched for ``scope``, if it ran.
 
-    The router records the matched route in the scope. A request that a middleware rejected
-    before routing (a 429) is matched here against the app's routes. ``unmatched`` is returned
-    when no route matches, so that raw paths never become log fields or metric labels.
+    NOTE: FastAPI 0.165 records the route as declared, so a prefix given to
+    ``include_router(prefix=...)`` is missing here. Lookout's routers declare their prefixes.
     """
     route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return path
-    app = scope.get("app")
-    routes: list[Any] = getattr(getattr(app, "router", None), "routes", [])
-    for candidate in routes:
-        match, _ = candidate.matches(scope)
-        if match in (Match.FULL, Match.PARTIAL):
-            candidate_path = getattr(candidate, "path", None)
-            if isinstance(candidate_path, str):
-                return candidate_path
-    return UNMATCHED_ROUTE
+    for attribute in ("path_format", "path"):
+        template = getattr(route, attribute, None)
+        if isinstance(template, str) and template:
+            return template
+    return None
+
+
+def path_without_root(scope: Scope) -> str:
+    """Return the request path relative to the app's root path, as routes see it."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        return path[len(root_path) :] or "/"
+    return path
+
+
+class RouteTable:
+    """The path templates of an app, to label requests that a middleware rejected before
+    routing (a 429).
+
+    Templates come from the app's plain routes and its OpenAPI paths, so a route hidden from
+    the schema is labelled ``unmatched`` in that case.
+    """
+
+    def __init__(self, app: Any) -> None:
+        templates: list[str] = []
+        for route in getattr(getattr(app, "router", None), "routes", []):
+            path = getattr(route, "path", None)
+            if isinstance(path, str):
+                templates.append(path)
+        openapi = getattr(app, "openapi", None)
+        if callable(openapi):
+            try:
+                templates.extend(openapi().get("paths", {}))
+            except Exception as exc:
+                logger.warning("route table without OpenAPI paths error=%s", type(exc).__name__)
+        self._patterns = [
+            (compile_path(template)[0], template) for template in dict.fromkeys(templates)
+        ]
+
+    def match(self, path: str) -> str | None:
+        """Return the first template that matches ``path``, or ``None``."""
+        for pattern, template in self._patterns:
+            if pattern.match(path):
+                return template
+        return None
 
 
 class RequestObservationMiddleware:
@@ -76,6 +109,7 @@ class RequestObservationMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: Metrics | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self._route_table: RouteTable | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,10 +143,16 @@ class RequestObservationMiddleware:
         self._finish(scope, status, started, request_id)
         request_id_var.reset(token)
 
+    def _match_unrouted(self, scope: Scope) -> str:
+        # Only requests that never reached the router get here: 404s and early rejections.
+        if self._route_table is None:
+            self._route_table = RouteTable(scope.get("app"))
+        return self._route_table.match(path_without_root(scope)) or UNMATCHED_ROUTE
+
     def _finish(self, scope: Scope, status: int, started: float, request_id: str) -> None:
         duration_s = time.perf_counter() - started
         method = scope["method"]
-        route = route_template(scope)
+        route = route_template(scope) or self._match_unrouted(scope)
         if self.metrics is not None:
             self.metrics.observe_request(method, route, status, duration_s)
         logger.info(

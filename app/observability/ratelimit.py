@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.api.errors import error_response
 from app.config import Settings
 from app.errors import RateLimited
+from app.observability.middleware import path_without_root
 
 RuleName = Literal["public", "refresh"]
 
@@ -132,7 +133,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rule = rule_for(scope["method"], _path_without_root(scope))
+        rule = rule_for(scope["method"], path_without_root(scope))
         if rule is None:
             await self.app(scope, receive, send)
             return
@@ -148,14 +149,6 @@ class RateLimitMiddleware:
         error = RateLimited(detail, retry_after_s=retry_after_s)
         response = error_response(error.status_code, error.detail, error.code, error.headers)
         await response(scope, receive, send)
-
-
-def _path_without_root(scope: Scope) -> str:
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    if root_path and path.startswith(root_path):
-        return path[len(root_path) :] or "/"
-    return path
 
 
 def _describe_limit(rule: RuleName, per_minute: int, retry_after_s: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from app.observability.metrics import Metrics
 from app.observability.middleware import RequestObservationMiddleware
@@ -199,12 +199,14 @@ async def test_clients_limited_separately(clock: FakeClock) -> None:
 
 async def test_rejected_request_logged_with_route(clock: FakeClock) -> None:
     settings = make_settings(rate_limit_public_per_minute=1)
-    app = FastAPI()
+    router = APIRouter(prefix="/badge")
 
-    @app.get("/badge/{component}.json")
+    @router.get("/{component}.json")
     async def badge(component: str) -> dict[str, str]:
         return {"label": component}
 
+    app = FastAPI()
+    app.include_router(router)
     metrics = Metrics()
     app.add_middleware(RateLimitMiddleware, limiters=build_limiters(settings, clock=clock))
     app.add_middleware(RequestObservationMiddleware, metrics=metrics)
