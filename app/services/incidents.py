@@ -93,7 +93,9 @@ def derive_incidents(
     """Derive the incidents of one component from its combined timeline.
 
     An incident still down at ``now`` is open, with no resolution time and a running duration.
-    The system timeline (every monitor in scope) shows whether every monitor was down at once.
+    An outage followed by a pause ends where the down stretch ends, because no log shows that it
+    went on. The system timeline (every monitor in scope) shows whether every monitor was down
+    at once.
     """
     all_down = [
         (segment.start, segment.end)

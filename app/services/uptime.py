@@ -219,7 +219,9 @@ def _log_spans(monitor: Monitor, now: datetime) -> list[_Span]:
 def build_monitor_timeline(monitor: Monitor, start: datetime, now: datetime) -> Timeline:
     """Build one monitor's timeline over ``[start, now)`` from its logs and maintenance windows.
 
-    Time that no log covers is no data. Maintenance windows override every other state.
+    Time that no log covers is no data. Enabled maintenance windows override every other state,
+    and paused ones are ignored, over the whole history, because the data has no record of
+    when a window was paused.
     """
     builder = _Builder()
     cursor = start
@@ -238,6 +240,7 @@ def build_monitor_timeline(monitor: Monitor, start: datetime, now: datetime) -> 
     windows = [
         interval
         for window in monitor.maintenance_windows
+        if window.active
         for interval in expand_maintenance_window(window, start, now)
     ]
     return _overlay_maintenance(builder.segments, windows)
@@ -369,13 +372,13 @@ def expand_maintenance_window(
 
 
 def in_maintenance(monitor: Monitor, now: datetime) -> bool:
-    """Return whether a maintenance window of the monitor is active at ``now``."""
-    for window in monitor.maintenance_windows:
-        if window.active:
-            return True
-        if expand_maintenance_window(window, now, now + timedelta(microseconds=1)):
-            return True
-    return False
+    """Return whether an occurrence of an enabled maintenance window covers ``now``."""
+    # ``active`` is UptimeRobot's enabled flag, not "in progress", so the schedule decides.
+    return any(
+        expand_maintenance_window(window, now, now + timedelta(microseconds=1))
+        for window in monitor.maintenance_windows
+        if window.active
+    )
 
 
 # --- Combining and measuring -------------------------------------------------------------------

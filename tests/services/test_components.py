@@ -109,7 +109,7 @@ def test_monitor_at_target_is_operational() -> None:
 
 
 def test_down_monitor_in_maintenance_window_is_maintenance() -> None:
-    window = MaintenanceWindow(kind="daily", start_time="11:30", duration_minutes=60)
+    window = MaintenanceWindow(kind="daily", start_time="11:30", duration_minutes=60, active=True)
     down = make_monitor(1, "API", status=MonitorStatus.DOWN, maintenance_windows=[window])
 
     state, reason = monitor_part(down, make_settings(), NOW)

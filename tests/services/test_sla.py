@@ -146,7 +146,7 @@ def test_uptime_at_month_start_is_not_judged() -> None:
 
 def test_accounting_sums_add_up() -> None:
     now = at("2026-04-03T00:00:00")
-    window = MaintenanceWindow(kind="daily", start_time="02:00", duration_minutes=30)
+    window = MaintenanceWindow(kind="daily", start_time="02:00", duration_minutes=30, active=True)
     monitor = Monitor(
         id=1,
         name="Backend API",

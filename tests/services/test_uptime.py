@@ -309,7 +309,7 @@ def test_once_window_is_excluded_from_measured_time() -> None:
     start = at("2026-03-01T00:00:00")
     now = at("2026-03-01T12:00:00")
     epoch = int(at("2026-03-01T10:00:00").timestamp())
-    window = MaintenanceWindow(kind="once", start_time=str(epoch), duration_minutes=60)
+    window = MaintenanceWindow(kind="once", start_time=str(epoch), duration_minutes=60, active=True)
     logs = outage_logs(start, [(at("2026-03-01T10:00:00"), at("2026-03-01T10:30:00"))])
 
     timeline = build_monitor_timeline(monitor(logs, windows=[window]), start, now)
@@ -368,18 +368,31 @@ def test_expand_maintenance_window_table(
     assert [begin for begin, _ in occurrences] == [at(text) for text in expected_starts]
 
 
-def test_in_maintenance_follows_active_flag() -> None:
-    window = MaintenanceWindow(kind="weekly", start_time="bad", active=True)
-
-    assert in_maintenance(monitor([], windows=[window]), at("2026-03-02T00:00:00"))
-
-
 def test_in_maintenance_from_schedule() -> None:
-    window = MaintenanceWindow(kind="daily", start_time="02:00", duration_minutes=30)
+    window = MaintenanceWindow(kind="daily", start_time="02:00", duration_minutes=30, active=True)
     subject = monitor([], windows=[window])
 
     assert in_maintenance(subject, at("2026-03-02T02:10:00"))
     assert not in_maintenance(subject, at("2026-03-02T02:30:00"))
+
+
+def test_enabled_window_is_not_maintenance_outside_schedule() -> None:
+    window = MaintenanceWindow(kind="weekly", start_time="bad", duration_minutes=30, active=True)
+
+    assert not in_maintenance(monitor([], windows=[window]), at("2026-03-02T00:00:00"))
+
+
+def test_paused_window_is_ignored() -> None:
+    start = at("2026-03-02T00:00:00")
+    now = at("2026-03-02T06:00:00")
+    window = MaintenanceWindow(kind="daily", start_time="02:00", duration_minutes=30, active=False)
+    subject = monitor([log(LogType.STARTED, start)], windows=[window])
+
+    counts = tally(build_monitor_timeline(subject, start, now), start, now)
+
+    assert not in_maintenance(subject, at("2026-03-02T02:10:00"))
+    assert counts.maintenance == timedelta(0)
+    assert counts.up == 6 * HOUR
 
 
 # --- Months and days ---------------------------------------------------------------------------
