@@ -219,9 +219,9 @@ def _log_spans(monitor: Monitor, now: datetime) -> list[_Span]:
 def build_monitor_timeline(monitor: Monitor, start: datetime, now: datetime) -> Timeline:
     """Build one monitor's timeline over ``[start, now)`` from its logs and maintenance windows.
 
-    Time that no log covers is no data. Enabled maintenance windows override every other state,
-    and paused ones are ignored, over the whole history, because the data has no record of
-    when a window was paused.
+    Time that no log covers is no data. Enabled maintenance windows override every other state.
+    Paused windows are ignored for the whole history, because the data does not record when a
+    window was paused.
     """
     builder = _Builder()
     cursor = start
