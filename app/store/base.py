@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,13 @@ Fetch = Callable[[], Awaitable[Any]]
 ERROR_KIND_TIMEOUT: Final = "timeout"
 ERROR_KIND_RATE_LIMITED: Final = "rate_limited"
 ERROR_KIND_UNEXPECTED: Final = "error"
+
+
+# The first retry after a failed background refresh waits this long, then each failure in a
+# row doubles the wait, up to the key's TTL. A read of a key without a usable value retries at
+# once instead.
+DEFAULT_ERROR_RETRY_S = 5.0
+_MAX_RETRY_DOUBLINGS = 10
 
 
 class _NoValue(enum.Enum):
@@ -47,6 +55,23 @@ class Registration:
     ttl_s: float
     upstream: str
     model: Any = None
+
+
+def error_retry_delay_s(failures: int, first_retry_s: float, ttl_s: float) -> float:
+    """Return how long to wait before refreshing a key again after ``failures`` in a row."""
+    doublings = min(max(failures - 1, 0), _MAX_RETRY_DOUBLINGS)
+    return min(first_retry_s * 2.0**doublings, ttl_s)
+
+
+def reject_awaitable(value: Any, key: str) -> None:
+    """Raise ``TypeError`` for a coroutine or task, which must never be stored as a value."""
+    if not inspect.isawaitable(value):
+        return
+    if inspect.iscoroutine(value):
+        value.close()
+    raise TypeError(
+        f"the fetch for snapshot key {key!r} returned an awaitable; await it inside the fetch"
+    )
 
 
 def unavailable_read(
@@ -94,10 +119,12 @@ class SnapshotStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def refresh(self, key: str) -> SnapshotRead:
+    async def refresh(self, key: str, *, min_age_s: float | None = None) -> SnapshotRead:
         """Fetch ``key`` now, joining a fetch already in flight.
 
-        Nothing is fetched while the key's upstream is rate limited.
+        Nothing is fetched while the key's upstream is rate limited, or when ``min_age_s`` is
+        given and the value is younger than that, which happens when another replica refreshed
+        it first.
         """
 
     @abc.abstractmethod

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import Any
 from app.models.snapshot import Freshness, SnapshotRead
 from app.sources.errors import SourceError, SourceRateLimited
 from app.store.base import (
+    DEFAULT_ERROR_RETRY_S,
     ERROR_KIND_RATE_LIMITED,
     ERROR_KIND_TIMEOUT,
     ERROR_KIND_UNEXPECTED,
@@ -28,16 +28,12 @@ from app.store.base import (
     Fetch,
     Registration,
     SnapshotStore,
+    error_retry_delay_s,
+    reject_awaitable,
 )
 from app.store.ratelimit import UpstreamBlock, UpstreamBlocks
 
 logger = logging.getLogger(__name__)
-
-# The first retry after a failed background refresh waits this long, then each failure in a
-# row doubles the wait, up to the key's TTL. A read of a key without a usable value retries at
-# once instead.
-DEFAULT_ERROR_RETRY_S = 5.0
-_MAX_RETRY_DOUBLINGS = 10
 
 
 def _utc_now() -> datetime:
@@ -131,9 +127,15 @@ class MemorySnapshotStore(SnapshotStore):
         block = self._blocks.active(upstream)
         return None if block is None else block.until_at
 
-    def block_upstream(self, upstream: str, retry_after_s: float) -> None:
+    def block_upstream(
+        self, upstream: str, retry_after_s: float, *, since_at: datetime | None = None
+    ) -> None:
         """Stop fetches of every key of ``upstream`` for ``retry_after_s`` seconds."""
-        self._blocks.block(upstream, retry_after_s)
+        self._blocks.block(upstream, retry_after_s, since_at=since_at)
+
+    def active_block(self, upstream: str) -> UpstreamBlock | None:
+        """Return the rate-limit block of ``upstream`` in force now, or ``None``."""
+        return self._blocks.active(upstream)
 
     @property
     def version(self) -> int:
@@ -150,15 +152,19 @@ class MemorySnapshotStore(SnapshotStore):
             return self._describe(entry)
         return await self._await_flight(entry)
 
-    async def refresh(self, key: str) -> SnapshotRead:
-        return await self._await_flight(self._entry(key))
+    async def refresh(self, key: str, *, min_age_s: float | None = None) -> SnapshotRead:
+        entry = self._entry(key)
+        fetched = entry.fetched_monotonic
+        if min_age_s is not None and fetched is not None and self._clock() - fetched < min_age_s:
+            return self._describe(entry)
+        return await self._await_flight(entry)
 
     def mark_stale(self, key: str) -> None:
         self._entry(key).stale_mark_sequence = self._next_sequence()
 
     async def put(self, key: str, value: Any) -> None:
         entry = self._entry(key)
-        _reject_awaitable(value, key)
+        reject_awaitable(value, key)
         self._store_value(entry, value, self._next_sequence())
         entry.failures = 0
         entry.stale_mark_sequence = None
@@ -213,8 +219,7 @@ class MemorySnapshotStore(SnapshotStore):
         return now - entry.fetched_monotonic >= entry.registration.ttl_s
 
     def _retry_delay_s(self, entry: _Entry) -> float:
-        doublings = min(max(entry.failures - 1, 0), _MAX_RETRY_DOUBLINGS)
-        return min(self._error_retry_s * 2.0**doublings, entry.registration.ttl_s)
+        return error_retry_delay_s(entry.failures, self._error_retry_s, entry.registration.ttl_s)
 
     def _may_refresh_in_background(self, entry: _Entry, now: float) -> bool:
         if entry.flight is not None or self._closed:
@@ -304,7 +309,7 @@ class MemorySnapshotStore(SnapshotStore):
         try:
             async with asyncio.timeout(self._flight_timeout_s):
                 value = await registration.fetch()
-            _reject_awaitable(value, registration.key)
+            reject_awaitable(value, registration.key)
         except SourceRateLimited as exc:
             self._blocks.block(registration.upstream, exc.retry_after_s)
             self._record_failure(entry, exc.kind, started, exc)
@@ -369,14 +374,3 @@ class MemorySnapshotStore(SnapshotStore):
     def _next_sequence(self) -> int:
         self._sequence += 1
         return self._sequence
-
-
-def _reject_awaitable(value: Any, key: str) -> None:
-    """Raise ``TypeError`` for a coroutine or task, which must never be stored as a value."""
-    if not inspect.isawaitable(value):
-        return
-    if inspect.iscoroutine(value):
-        value.close()
-    raise TypeError(
-        f"the fetch for snapshot key {key!r} returned an awaitable; await it inside the fetch"
-    )

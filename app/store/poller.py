@@ -90,7 +90,7 @@ class Poller:
         freshness = self._store.freshness(key)
         due_at = freshness.next_refresh_at or now
         if freshness.available and not freshness.stale:
-            due_at -= timedelta(seconds=min(self._lead_s, registration.ttl_s / 2))
+            due_at -= timedelta(seconds=self._lead_for(registration.ttl_s))
         blocked_until = self._store.blocked_until(registration.upstream)
         if blocked_until is not None:
             due_at = max(due_at, blocked_until)
@@ -143,11 +143,27 @@ class Poller:
                         len(keys) - index,
                     )
                     break
-                group.create_task(self._refresh(key))
+                group.create_task(self._refresh(key, self._min_age_s(key)))
 
-    async def _refresh(self, key: str) -> None:
+    def _min_age_s(self, key: str) -> float | None:
+        """Return the age below which a refresh of ``key`` is not needed.
+
+        Another replica may have refreshed the key since this one last looked, and then the
+        store skips the fetch. A key that failed or was marked stale is due whatever its age.
+        """
+        freshness = self._store.freshness(key)
+        failed = freshness.stale and freshness.last_error is not None
+        if failed or (freshness.available and freshness.stale):
+            return None
+        ttl_s = self._store.registration(key).ttl_s
+        return ttl_s - self._lead_for(ttl_s)
+
+    def _lead_for(self, ttl_s: float) -> float:
+        return min(self._lead_s, ttl_s / 2)
+
+    async def _refresh(self, key: str, min_age_s: float | None) -> None:
         try:
-            await self._store.refresh(key)
+            await self._store.refresh(key, min_age_s=min_age_s)
         except Exception:
             # The store returns upstream trouble as a read, so this is a bug. Keep polling.
             logger.exception("poller refresh failed key=%s", key)

@@ -16,6 +16,13 @@ MAX_BLOCK_S = 3600.0
 DEFAULT_BLOCK_S = 60.0
 
 
+def clamp_wait_s(retry_after_s: float) -> float:
+    """Bound a ``Retry-After`` wait to ``0..MAX_BLOCK_S`` seconds, using the default for NaN."""
+    if math.isnan(retry_after_s):
+        return DEFAULT_BLOCK_S
+    return min(max(retry_after_s, 0.0), MAX_BLOCK_S)
+
+
 @dataclass(frozen=True)
 class UpstreamBlock:
     """A period during which one upstream must not be called.
@@ -38,17 +45,20 @@ class UpstreamBlocks:
         self._wall_clock = wall_clock
         self._blocks: dict[str, UpstreamBlock] = {}
 
-    def block(self, upstream: str, retry_after_s: float) -> UpstreamBlock:
-        """Block ``upstream`` for ``retry_after_s`` seconds, keeping a longer block in force."""
-        if math.isnan(retry_after_s):
-            retry_after_s = DEFAULT_BLOCK_S
-        wait_s = min(max(retry_after_s, 0.0), MAX_BLOCK_S)
+    def block(
+        self, upstream: str, retry_after_s: float, *, since_at: datetime | None = None
+    ) -> UpstreamBlock:
+        """Block ``upstream`` for ``retry_after_s`` seconds, keeping a longer block in force.
+
+        ``since_at`` is when the 429 arrived, if that was before now (another replica's 429).
+        """
+        wait_s = clamp_wait_s(retry_after_s)
         now_at = self._wall_clock()
         candidate = UpstreamBlock(
             upstream=upstream,
             until_monotonic=self._clock() + wait_s,
             until_at=now_at + timedelta(seconds=wait_s),
-            since_at=now_at,
+            since_at=since_at or now_at,
         )
         current = self.active(upstream)
         if current is not None and current.until_monotonic >= candidate.until_monotonic:

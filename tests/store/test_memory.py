@@ -600,6 +600,25 @@ async def test_hung_fetch_ends_at_flight_timeout(make_store: StoreFactory) -> No
     assert fetch.calls == 2
 
 
+async def test_refresh_skips_value_younger_than_min_age(
+    make_store: StoreFactory, clock: FakeClock
+) -> None:
+    store = make_store()
+    fetch = ScriptedFetch(monitors(1), monitors(2))
+    store.register(KEY, fetch, ttl_s=60, upstream="uptimerobot")
+    await store.read(KEY)
+    clock.advance(10)
+
+    skipped = await store.refresh(KEY, min_age_s=30)
+    calls_after_skip = fetch.calls
+    refreshed = await store.refresh(KEY, min_age_s=10)
+
+    assert skipped.value == monitors(1)
+    assert calls_after_skip == 1
+    assert refreshed.value == monitors(2)
+    assert fetch.calls == 2
+
+
 async def test_unregistered_key_raises_key_error(make_store: StoreFactory) -> None:
     store = make_store()
 

@@ -74,6 +74,28 @@ async def test_key_refreshed_lead_time_before_expiry(
     assert store.freshness(KEY).stale is False
 
 
+async def test_early_refresh_passes_min_age(make_store: StoreFactory, clock: FakeClock) -> None:
+    requested: list[float | None] = []
+
+    class RecordingStore(MemorySnapshotStore):
+        async def refresh(self, key: str, *, min_age_s: float | None = None) -> SnapshotRead:
+            requested.append(min_age_s)
+            return await super().refresh(key, min_age_s=min_age_s)
+
+    store = RecordingStore(
+        max_stale_s=3600, fetch_timeout_s=1, clock=clock.monotonic, wall_clock=clock.wall
+    )
+    store.register(KEY, ScriptedFetch(MonitorsSnapshot()), ttl_s=60, upstream="uptimerobot")
+    poller = make_poller(store, clock, lead_s=5)
+
+    await poller.run_once(clock.wall())
+    clock.advance(55)
+    await poller.run_once(clock.wall())
+    await store.close()
+
+    assert requested == [55, 55]
+
+
 async def test_lead_time_capped_at_half_ttl(make_store: StoreFactory, clock: FakeClock) -> None:
     store = make_store()
     store.register(KEY, ScriptedFetch(MonitorsSnapshot()), ttl_s=4, upstream="uptimerobot")
@@ -201,10 +223,10 @@ async def test_store_bug_in_one_key_spares_others(
     make_store: StoreFactory, clock: FakeClock
 ) -> None:
     class BrokenStore(MemorySnapshotStore):
-        async def refresh(self, key: str) -> SnapshotRead:
+        async def refresh(self, key: str, *, min_age_s: float | None = None) -> SnapshotRead:
             if key == "broken":
                 raise RuntimeError("bug in the store")
-            return await super().refresh(key)
+            return await super().refresh(key, min_age_s=min_age_s)
 
     store = BrokenStore(max_stale_s=3600, fetch_timeout_s=1, clock=clock.monotonic)
     healthy = ScriptedFetch(MonitorsSnapshot())
