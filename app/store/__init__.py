@@ -13,12 +13,14 @@ from app.store.fanout import (
 )
 from app.store.memory import MemorySnapshotStore
 from app.store.poller import Poller
+from app.store.redis_store import RedisSnapshotStore
 
 __all__ = [
     "MONITORS_KEY",
     "Fetch",
     "MemorySnapshotStore",
     "Poller",
+    "RedisSnapshotStore",
     "Registration",
     "SnapshotStore",
     "build_system_snapshot",

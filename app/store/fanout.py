@@ -14,6 +14,7 @@ from app.models.snapshot import SnapshotRead, SystemSnapshot
 from app.models.upstream import ErrorStats, IssuesSnapshot, MonitorsSnapshot, PerformanceStats
 from app.store.base import ERROR_KIND_UNEXPECTED, SnapshotStore, unavailable_read
 from app.store.memory import MemorySnapshotStore
+from app.store.redis_store import DEFAULT_KEY_PREFIX, RedisSnapshotStore
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +127,21 @@ def store_from_settings(
     *,
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], datetime] = _utc_now,
+    key_prefix: str = DEFAULT_KEY_PREFIX,
 ) -> SnapshotStore:
-    """Build the snapshot store the settings ask for: in-process, or Redis with ``REDIS_URL``."""
+    """Build the snapshot store the settings ask for: in-process, or Redis with ``REDIS_URL``.
+
+    ``key_prefix`` starts every Redis key, so deployments or tests can share one Redis.
+    """
     if settings.redis_url:
-        # TODO: return the Redis backend; until it exists every replica fetches on its own.
-        logger.warning("REDIS_URL is set but the Redis store is not built yet; using memory")
+        return RedisSnapshotStore(
+            settings.redis_url,
+            max_stale_s=settings.max_stale_seconds,
+            fetch_timeout_s=settings.fetch_timeout_seconds,
+            key_prefix=key_prefix,
+            clock=clock,
+            wall_clock=wall_clock,
+        )
     return MemorySnapshotStore(
         max_stale_s=settings.max_stale_seconds,
         fetch_timeout_s=settings.fetch_timeout_seconds,
