@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.store.memory import MemorySnapshotStore
+from app.store.redis_store import RedisSnapshotStore
 
 START_AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -75,6 +80,61 @@ async def make_store(clock: FakeClock) -> AsyncIterator[Callable[..., MemorySnap
         settings: dict[str, Any] = {"max_stale_s": 3600.0, "fetch_timeout_s": 1.0}
         settings.update(options)
         store = MemorySnapshotStore(clock=clock.monotonic, wall_clock=clock.wall, **settings)
+        stores.append(store)
+        return store
+
+    yield build
+    for store in stores:
+        await store.close()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """Return a key prefix of its own for one test and delete its keys afterwards.
+
+    Skips the test when Redis is not reachable, unless ``CI`` is set, where it fails.
+    """
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        await client.aclose()
+        reason = (
+            f"Redis at 127.0.0.1:6379 is not reachable ({type(exc).__name__}); "
+            "start redis-server on 127.0.0.1:6379 to run the Redis store tests"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}. CI is set, so this fails instead of skipping")
+        pytest.skip(reason)
+
+    prefix = f"lookout-test-{uuid.uuid4().hex}"
+    yield prefix
+    keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture
+async def make_redis_store(
+    redis_prefix: str, clock: FakeClock
+) -> AsyncIterator[Callable[..., RedisSnapshotStore]]:
+    """Build Redis stores that share the test's prefix; every store is closed after the test."""
+    stores: list[RedisSnapshotStore] = []
+
+    def build(url: str = REDIS_URL, **options: Any) -> RedisSnapshotStore:
+        settings: dict[str, Any] = {
+            "max_stale_s": 3600.0,
+            "fetch_timeout_s": 2.0,
+            "lease_s": 1.0,
+            "poll_interval_s": 0.02,
+            "key_prefix": redis_prefix,
+        }
+        settings.update(options)
+        store = RedisSnapshotStore(url, clock=clock.monotonic, wall_clock=clock.wall, **settings)
         stores.append(store)
         return store
 
