@@ -94,7 +94,7 @@ async def test_fan_out_never_exceeds_configured_concurrency() -> None:
 
 @dataclass
 class LocalSentry:
-    """A tiny keep-alive HTTP/1.1 server on 127.0.0.1 that answers stats_v2 slowly."""
+    """A tiny keep-alive HTTP/1.1 server on 127.0.0.1 that serves stats_v2 slowly."""
 
     latency_s: float
     in_flight: InFlight = field(default_factory=InFlight)
@@ -156,7 +156,7 @@ def small_pool_client() -> httpx.AsyncClient:
     )
 
 
-async def test_fan_out_over_small_pool_has_no_pool_timeout(local_sentry: LocalSentry) -> None:
+async def test_small_pool_fan_out_completes(local_sentry: LocalSentry) -> None:
     async with small_pool_client() as client:
         settings = make_settings(local_sentry.base_url, 2)
         source = SentrySource(client, settings, CallRecorder(), token=TOKEN)
@@ -170,7 +170,7 @@ async def test_fan_out_over_small_pool_has_no_pool_timeout(local_sentry: LocalSe
     assert local_sentry.in_flight.max <= 2
 
 
-async def test_unbounded_fan_out_over_small_pool_times_out(local_sentry: LocalSentry) -> None:
+async def test_unbounded_fan_out_hits_pool_timeout(local_sentry: LocalSentry) -> None:
     # The control case: without a bound that fits the pool, httpx's pool timeout trips.
     async with small_pool_client() as client:
         settings = make_settings(local_sentry.base_url, 20)

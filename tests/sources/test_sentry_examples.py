@@ -158,5 +158,5 @@ async def test_events_example_read_by_field_strings(
 
         stats = await source.fetch_performance("pump-station")
 
-    # The example queries count() and other fields; only count() is one Lookout asks for.
+    # The example queries count() and other fields. Lookout requests only count() of those.
     assert stats == PerformanceStats(project="pump-station", transaction_count=10)

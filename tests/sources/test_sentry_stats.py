@@ -127,7 +127,7 @@ def sentry() -> Iterator[respx.MockRouter]:
 
 
 def stats_route(mock: respx.MockRouter, hourly: Any, minutes: Any) -> respx.Route:
-    """Answer the hourly call with ``hourly`` and the per-minute call with ``minutes``."""
+    """Return ``hourly`` for the hourly request and ``minutes`` for the per-minute one."""
 
     def answer(request: httpx.Request) -> httpx.Response:
         body = minutes if request.url.params.get("interval") == "1m" else hourly
