@@ -37,7 +37,10 @@ def _print_demo_banner(settings: Settings, host: str, port: int) -> None:
     from app.auth import mint_token
 
     base = f"http://{host}:{port}"
-    token = mint_token(settings, role=settings.admin_roles[0], ttl=timedelta(days=1))
+    try:
+        token = mint_token(settings, role=settings.admin_roles[0], ttl=timedelta(days=1))
+    except SettingsError as exc:
+        token = f"(none: {exc})"
     print(
         "Lookout demo mode: the real clients read the built-in simulator.\n"
         f"  API docs:      {base}/docs\n"
@@ -106,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)
-    except SettingsError as exc:
+    except (SettingsError, ValueError) as exc:
         print(f"lookout: {exc}", file=sys.stderr)
         return 2
     return code
