@@ -44,17 +44,20 @@ def incoming_request_id(scope: Scope) -> str | None:
 
 
 def route_template(scope: Scope) -> str | None:
-    """Return the template of the route the router matched for ``scope``, if it ran.
-
-    NOTE: FastAPI 0.165 records the route as declared, so a prefix given to
-    ``include_router(prefix=...)`` is missing here. Lookout's routers declare their prefixes.
-    """
+    """Return the template of the route the router matched for ``scope``, if it ran."""
     route = scope.get("route")
-    for attribute in ("path_format", "path"):
-        template = getattr(route, attribute, None)
-        if isinstance(template, str) and template:
-            return template
-    return None
+    template = getattr(route, "path", None)
+    if not isinstance(template, str) or not template:
+        return None
+    # NOTE: FastAPI 0.165 records the route as declared and keeps the prefix given to
+    # include_router() in its own scope entry. Other versions record the full path.
+    included = scope.get("fastapi", {}).get("included_router")
+    return _include_prefix(included) + template
+
+
+def _include_prefix(included_router: Any) -> str:
+    prefix = getattr(getattr(included_router, "include_context", None), "prefix", "")
+    return prefix if isinstance(prefix, str) else ""
 
 
 def path_without_root(scope: Scope) -> str:
@@ -68,27 +71,12 @@ def path_without_root(scope: Scope) -> str:
 
 class RouteTable:
     """The path templates of an app, to label requests that a middleware rejected before
-    routing (a 429).
-
-    Templates come from the app's plain routes and its OpenAPI paths, so a route hidden from
-    the schema is labelled ``unmatched`` in that case.
-    """
+    routing (a 429)."""
 
     def __init__(self, app: Any) -> None:
-        templates: list[str] = []
-        for route in getattr(getattr(app, "router", None), "routes", []):
-            path = getattr(route, "path", None)
-            if isinstance(path, str):
-                templates.append(path)
-        openapi = getattr(app, "openapi", None)
-        if callable(openapi):
-            try:
-                templates.extend(openapi().get("paths", {}))
-            except Exception as exc:
-                logger.warning("route table without OpenAPI paths error=%s", type(exc).__name__)
-        self._patterns = [
-            (compile_path(template)[0], template) for template in dict.fromkeys(templates)
-        ]
+        routes = getattr(getattr(app, "router", None), "routes", [])
+        templates = dict.fromkeys(_collect_templates(routes, ""))
+        self._patterns = [(compile_path(template)[0], template) for template in templates]
 
     def match(self, path: str) -> str | None:
         """Return the first template that matches ``path``, or ``None``."""
@@ -96,6 +84,21 @@ class RouteTable:
             if pattern.match(path):
                 return template
         return None
+
+
+def _collect_templates(routes: list[Any], prefix: str) -> list[str]:
+    templates: list[str] = []
+    for route in routes:
+        path = getattr(route, "path", None)
+        if isinstance(path, str):
+            templates.append(prefix + path)
+            continue
+        # FastAPI 0.165 wraps each included router in an object without a path of its own.
+        router = getattr(route, "original_router", None)
+        if router is not None:
+            nested_prefix = prefix + _include_prefix(route)
+            templates.extend(_collect_templates(getattr(router, "routes", []), nested_prefix))
+    return templates
 
 
 class RequestObservationMiddleware:

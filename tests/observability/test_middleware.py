@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import StreamingResponse
 
 from app.observability.logging import configure_logging, request_id_var
 from app.observability.metrics import Metrics
-from app.observability.middleware import RequestObservationMiddleware
+from app.observability.middleware import RequestObservationMiddleware, RouteTable
 from tests.observability.conftest import make_settings
 
 
@@ -224,3 +224,36 @@ async def test_non_http_scope_passed_through() -> None:
     await middleware({"type": "lifespan"}, noop, ignore)
 
     assert seen == ["lifespan"]
+
+
+def build_nested_app(metrics: Metrics) -> FastAPI:
+    inner = APIRouter(prefix="/admin")
+
+    @inner.get("/monitors/{monitor_id}")
+    async def read_monitor(monitor_id: int) -> dict[str, int]:
+        return {"monitor_id": monitor_id}
+
+    outer = APIRouter()
+    outer.include_router(inner, prefix="/v1")
+    app = FastAPI()
+    app.include_router(outer, prefix="/api")
+    app.add_middleware(RequestObservationMiddleware, metrics=metrics)
+    return app
+
+
+async def test_include_prefixes_kept_in_route_label() -> None:
+    metrics = Metrics()
+    async with client_for(build_nested_app(metrics)) as client:
+        response = await client.get("/api/v1/admin/monitors/5")
+
+    assert response.status_code == 200
+    labels = {"method": "GET", "route": "/api/v1/admin/monitors/{monitor_id}", "status": "200"}
+    assert metrics.registry.get_sample_value("lookout_http_requests_total", labels) == 1
+
+
+def test_route_table_matches_included_routes() -> None:
+    table = RouteTable(build_nested_app(Metrics()))
+
+    assert table.match("/api/v1/admin/monitors/5") == "/api/v1/admin/monitors/{monitor_id}"
+    assert table.match("/docs") == "/docs"
+    assert table.match("/api/v1/admin/nothing") is None
