@@ -17,10 +17,11 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import admin, compat, ops, public
+from app.api import admin, compat, ops, pages, public
 from app.api.errors import install_error_handlers
 from app.auth import TokenVerifier
 from app.config import Settings
+from app.demo.sentry_sim import DEMO_ORG
 from app.sources.base import CallRecorder
 from app.sources.sentry import SentrySource
 from app.sources.uptimerobot import UptimeRobotSource
@@ -94,7 +95,7 @@ def _effective_settings(settings: Settings) -> Settings:
         update={
             "uptimerobot_base_url": f"{DEMO_UPSTREAM_HOST}/v2",
             "sentry_base_url": DEMO_UPSTREAM_HOST,
-            "sentry_org": settings.sentry_org or "demo",
+            "sentry_org": DEMO_ORG,
         }
     )
 
@@ -195,6 +196,7 @@ def create_app(
     _install_cors(app, settings)
     app.include_router(public.router)
     app.include_router(compat.public_router)
+    app.include_router(pages.router)
     app.include_router(admin.router)
     app.include_router(compat.admin_router)
     app.include_router(ops.router)

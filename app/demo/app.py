@@ -21,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.demo.sentry_sim import build_sentry_router
 from app.demo.state import UPSTREAMS, FaultPlan, SimulatorState, utc_now
 from app.demo.uptimerobot_sim import build_uptimerobot_router
 from app.demo.world import DemoWorld
@@ -212,17 +213,6 @@ def _control_router(state: SimulatorState) -> APIRouter:
     return router
 
 
-def _sentry_router(state: SimulatorState) -> APIRouter | None:
-    # NOTE: the fake Sentry is written alongside this module; until it exists, only the
-    # UptimeRobot half is served.
-    try:
-        from app.demo.sentry_sim import build_sentry_router
-    except ImportError:
-        logger.warning("simulator serves no Sentry paths: app.demo.sentry_sim is missing")
-        return None
-    return build_sentry_router(state)
-
-
 def create_simulator(
     world: DemoWorld | None = None, clock: Callable[[], datetime] | None = None
 ) -> FastAPI:
@@ -238,9 +228,7 @@ def create_simulator(
     )
     app.state.simulator = state
     app.include_router(build_uptimerobot_router(state))
-    sentry_router = _sentry_router(state)
-    if sentry_router is not None:
-        app.include_router(sentry_router)
+    app.include_router(build_sentry_router(state))
     app.include_router(_control_router(state))
     app.add_middleware(FaultMiddleware, state=state)
     return app
