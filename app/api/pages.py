@@ -1,0 +1,288 @@
+"""Public pages: the HTML status page, status and uptime badges, and the incident Atom feed.
+
+Each route renders the same cached evaluation as ``GET /api/v1/status``, so a page view costs
+no upstream call and shows nothing the JSON status does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from cachetools import LRUCache
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from app.api.deps import RuntimeDep
+from app.api.http import public_bytes
+from app.errors import NotFound
+from app.models.status import ComponentStatus, SystemStatus
+from app.services import pages
+from app.services.public_view import slugify, updated_at
+from app.views import etag_of
+
+if TYPE_CHECKING:
+    from app.main import Runtime
+
+router = APIRouter(tags=["public pages"])
+
+# Badges are often shown through image proxies that keep a copy for as long as Cache-Control
+# allows, so every view revalidates with the ETag instead.
+BADGE_CACHE_CONTROL = "no-cache"
+SVG_MEDIA_TYPE = "image/svg+xml"
+ATOM_MEDIA_TYPE = "application/atom+xml; charset=utf-8"
+
+
+class ErrorBody(BaseModel):
+    """The JSON body of every error response."""
+
+    detail: str = Field(description="What went wrong, in a sentence.")
+    code: str = Field(description="Stable machine-readable code, e.g. `not_found`.")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+_NOT_MODIFIED = {"description": "The client's copy (If-None-Match) is current."}
+_UNAVAILABLE = _error("No upstream data is available yet; retry after `Retry-After` seconds.")
+_UNKNOWN_COMPONENT = _error("No public component has this slug.")
+
+ComponentSlug = Annotated[
+    str, Path(description="Component id: the slug of its public name, e.g. `api`.")
+]
+
+
+class RenderCache:
+    """Rendered bodies and ETags of the latest evaluation, so repeated views skip rendering.
+
+    Entries belong to one ``SystemStatus`` object; a new evaluation (new snapshot data) empties
+    the cache. Keys name the variant, e.g. ``("status", refresh)``.
+    """
+
+    def __init__(self, maxsize: int = 128) -> None:
+        self._status: SystemStatus | None = None
+        self._bodies: LRUCache[Hashable, tuple[bytes, str]] = LRUCache(maxsize=maxsize)
+
+    def get(
+        self, status: SystemStatus, key: Hashable, render: Callable[[], bytes]
+    ) -> tuple[bytes, str]:
+        if status is not self._status:
+            self._status = status
+            self._bodies.clear()
+        rendered = self._bodies.get(key)
+        if rendered is None:
+            body = render()
+            rendered = (body, etag_of(body))
+            self._bodies[key] = rendered
+        return rendered
+
+
+_rendered = RenderCache()
+
+
+def _respond(
+    request: Request,
+    runtime: Runtime,
+    status: SystemStatus,
+    key: Hashable,
+    render: Callable[[], bytes],
+    *,
+    media_type: str,
+    cache_control: str | None = None,
+) -> Response:
+    body, etag = _rendered.get(status, key, render)
+    return public_bytes(
+        request,
+        body,
+        runtime.settings,
+        media_type=media_type,
+        etag=etag,
+        cache_control=cache_control,
+    )
+
+
+def _component(status: SystemStatus, slug: str) -> ComponentStatus:
+    component = pages.find_component(status, slug)
+    if component is None:
+        known = ", ".join(slugify(item.name) for item in status.components) or "none"
+        raise NotFound(f"No component with id {slug!r}; known ids: {known}.")
+    return component
+
+
+@router.get(
+    "/status",
+    summary="Status page (HTML)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/html": {}},
+            "description": "The status page: overall state, components with 90 daily uptime "
+            "bars, uptime figures, and active and past incidents.",
+        },
+        304: _NOT_MODIFIED,
+        422: _error("`refresh` is not a whole number of seconds from 10 to 3600."),
+        503: _UNAVAILABLE,
+    },
+)
+async def status_page(
+    request: Request,
+    runtime: RuntimeDep,
+    refresh: Annotated[
+        int | None,
+        Query(ge=10, le=3600, description="Reload the page every this many seconds."),
+    ] = None,
+) -> Response:
+    """A server-rendered status page for people: readable without JavaScript, light and dark.
+
+    Shows the same data as `GET /api/v1/status` plus daily uptime bars and past incidents, and
+    says so when the data is stale. Cached like the JSON status, with an ETag.
+    """
+    view = await runtime.views.current()
+
+    def render() -> bytes:
+        page = pages.build_status_page(
+            view.status,
+            page_name=runtime.settings.status_page_name,
+            updated_at=updated_at(view.snapshot.freshness),
+            stale=view.snapshot.stale,
+            refresh_s=refresh,
+        )
+        return pages.render_status_page(page)
+
+    return _respond(
+        request, runtime, view.status, ("status", refresh), render, media_type="text/html"
+    )
+
+
+@router.get(
+    "/badge/status.svg",
+    summary="Overall status badge (SVG)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {SVG_MEDIA_TYPE: {}},
+            "description": "A flat badge such as `status | operational`, coloured by state.",
+        },
+        304: _NOT_MODIFIED,
+        503: _UNAVAILABLE,
+    },
+)
+async def status_badge(request: Request, runtime: RuntimeDep) -> Response:
+    """The overall state as an SVG badge for READMEs and dashboards.
+
+    Colours: operational green, degraded yellow, partial outage orange, major outage red,
+    maintenance blue, no data grey. Sent with `Cache-Control: no-cache` and an ETag.
+    """
+    view = await runtime.views.current()
+    return _respond(
+        request,
+        runtime,
+        view.status,
+        ("status.svg",),
+        lambda: pages.render_badge_svg(pages.status_badge(view.status)),
+        media_type=SVG_MEDIA_TYPE,
+        cache_control=BADGE_CACHE_CONTROL,
+    )
+
+
+@router.get(
+    "/badge/uptime/{component}.svg",
+    summary="Component uptime badge (SVG)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {SVG_MEDIA_TYPE: {}},
+            "description": "A flat badge such as `API uptime 30d | 99.91%`.",
+        },
+        304: _NOT_MODIFIED,
+        404: _UNKNOWN_COMPONENT,
+        422: _error("`window` is not one of `24h`, `7d`, `30d`, `90d`."),
+        503: _UNAVAILABLE,
+    },
+)
+async def uptime_badge(
+    request: Request,
+    runtime: RuntimeDep,
+    component: ComponentSlug,
+    window: Annotated[
+        pages.UptimeWindow, Query(description="Uptime window: `24h`, `7d`, `30d` or `90d`.")
+    ] = "30d",
+) -> Response:
+    """One component's uptime over a window as an SVG badge.
+
+    Colours: at least 99.9 % bright green, 99 % green, 97 % yellow, 95 % orange, else red; grey
+    without data. Sent with `Cache-Control: no-cache` and an ETag.
+    """
+    view = await runtime.views.current()
+    found = _component(view.status, component)
+    return _respond(
+        request,
+        runtime,
+        view.status,
+        ("uptime.svg", component, window),
+        lambda: pages.render_badge_svg(pages.uptime_badge(found, window)),
+        media_type=SVG_MEDIA_TYPE,
+        cache_control=BADGE_CACHE_CONTROL,
+    )
+
+
+@router.get(
+    "/badge/{component}.json",
+    summary="Component status for a shields.io endpoint badge",
+    response_model=pages.ShieldsEndpoint,
+    responses={304: _NOT_MODIFIED, 404: _UNKNOWN_COMPONENT, 503: _UNAVAILABLE},
+)
+async def shields_badge(
+    request: Request, runtime: RuntimeDep, component: ComponentSlug
+) -> Response:
+    """One component's state in the shields.io endpoint schema (`schemaVersion` 1).
+
+    Use it as `https://img.shields.io/endpoint?url=<this URL>`. `isError` is true when the
+    component has no data. Sent with `Cache-Control: no-cache` and an ETag.
+    """
+    view = await runtime.views.current()
+    found = _component(view.status, component)
+    return _respond(
+        request,
+        runtime,
+        view.status,
+        ("shields.json", component),
+        lambda: pages.render_shields(pages.component_badge(found)),
+        media_type="application/json",
+        cache_control=BADGE_CACHE_CONTROL,
+    )
+
+
+@router.get(
+    "/feed.atom",
+    summary="Incident feed (Atom)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/atom+xml": {}},
+            "description": "An Atom 1.0 feed of recent incidents, newest change first.",
+        },
+        304: _NOT_MODIFIED,
+        503: _UNAVAILABLE,
+    },
+)
+async def incident_feed(request: Request, runtime: RuntimeDep) -> Response:
+    """Recent incidents in public wording as an Atom 1.0 feed, for feed readers and chat tools.
+
+    An entry keeps its id when the incident is resolved; its `updated` time moves instead.
+    """
+    view = await runtime.views.current()
+    settings = runtime.settings
+
+    def render() -> bytes:
+        return pages.build_feed(
+            pages.recent_public_incidents(view.status),
+            page_name=settings.status_page_name,
+            page_url=settings.status_page_url,
+            data_time=updated_at(view.snapshot.freshness) or view.status.generated_at,
+        )
+
+    return _respond(
+        request, runtime, view.status, ("feed.atom",), render, media_type=ATOM_MEDIA_TYPE
+    )
