@@ -17,7 +17,12 @@ install: $(STAMP)
 run: install
 	DEMO_MODE=true $(BIN)/lookout serve --host 127.0.0.1 --port 8000
 
-test: install
+# The browser test needs Chromium: install Debian's package when it is missing (needs root).
+.PHONY: browser
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || true
+
+test: install browser
 	$(BIN)/pytest
 
 lint: install
