@@ -14,8 +14,11 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.main import create_app
+    from app.observability import configure_logging, init_error_reporting
 
     settings = load_settings()
+    configure_logging(settings)
+    init_error_reporting(settings)
     app = create_app(settings)
     if settings.demo_mode:
         _print_demo_banner(settings, args.host, args.port)
@@ -26,6 +29,8 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level=settings.log_level.lower(),
+        # Lookout logs each request itself, without raw paths (a webhook path holds a token).
+        log_config=None,
         access_log=False,
     )
     return 0

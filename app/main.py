@@ -17,11 +17,12 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import admin, compat, ops, pages, public
+from app.api import admin, compat, ops, pages, public, reports
 from app.api.errors import install_error_handlers
 from app.auth import TokenVerifier
 from app.config import Settings
 from app.demo.sentry_sim import DEMO_ORG
+from app.observability import Observability, install_observability
 from app.sources.base import CallRecorder
 from app.sources.sentry import SentrySource
 from app.sources.uptimerobot import UptimeRobotSource
@@ -105,6 +106,7 @@ def build_runtime(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = _utc_now,
+    observability: Observability | None = None,
 ) -> Runtime:
     """Create the client, sources, store and views, without starting anything."""
     settings = _effective_settings(settings)
@@ -112,6 +114,8 @@ def build_runtime(
         transport = _demo_transport(clock)
     client = build_http_client(settings, transport)
     recorder = CallRecorder(clock=clock)
+    if observability is not None:
+        recorder.add_observer(observability.upstream_observer)
 
     uptimerobot_key = None if settings.uptimerobot_api_key else DEMO_UPTIMEROBOT_KEY
     sentry_token = None if settings.sentry_auth_token else DEMO_SENTRY_TOKEN
@@ -120,7 +124,8 @@ def build_runtime(
 
     store = store_from_settings(settings, wall_clock=clock)
     register_snapshot_keys(store, settings, uptimerobot, sentry)
-    views = StatusViews(store, settings, clock=clock)
+    read_observer = observability.snapshot_read_observer if observability else None
+    views = StatusViews(store, settings, clock=clock, read_observer=read_observer)
     poller = Poller(store) if settings.poller_enabled else None
     return Runtime(
         settings=settings,
@@ -167,7 +172,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = build_runtime(settings, transport=transport, clock=clock)
+        runtime = build_runtime(
+            settings, transport=transport, clock=clock, observability=observability
+        )
         app.state.runtime = runtime
         app.state.token_verifier = TokenVerifier(runtime.settings, runtime.http_client)
         if runtime.poller is not None:
@@ -193,11 +200,14 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Observability goes in before CORS, so CORS is the outer layer and a 429 carries its headers.
+    observability = install_observability(app, settings)
     _install_cors(app, settings)
     app.include_router(public.router)
     app.include_router(compat.public_router)
     app.include_router(pages.router)
     app.include_router(admin.router)
     app.include_router(compat.admin_router)
+    app.include_router(reports.router)
     app.include_router(ops.router)
     return app

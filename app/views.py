@@ -26,7 +26,9 @@ from app.services.status import evaluate
 from app.sources.sentry import SentrySource
 from app.sources.uptimerobot import UptimeRobotSource
 from app.store.base import SnapshotStore
+from app.store.fanout import MONITORS_KEY as MONITORS_KEY
 from app.store.fanout import (
+    ReadObserver,
     build_system_snapshot,
     issues_key,
     performance_key,
@@ -36,7 +38,9 @@ from app.store.fanout import (
 
 logger = logging.getLogger(__name__)
 
-MONITORS_KEY = "uptimerobot:monitors"
+# Keys under this prefix hold weekly report data (see app.reports), fetched on demand; the
+# status never reads them.
+REPORT_KEY_PREFIX = "report:"
 
 # A view is rebuilt at least this often, so running incident durations and ages move on.
 MAX_VIEW_AGE = timedelta(seconds=15)
@@ -130,20 +134,31 @@ class StatusViews:
     """Caches the evaluated status per snapshot so endpoints share one calculation."""
 
     def __init__(
-        self, store: SnapshotStore, settings: Settings, *, clock: Callable[[], datetime]
+        self,
+        store: SnapshotStore,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime],
+        read_observer: ReadObserver | None = None,
     ) -> None:
         self._store = store
+        self._read_observer = read_observer
         self._settings = settings
         self._clock = clock
         self._view: StatusView | None = None
         self._store_version = -1
 
     def keys(self) -> list[str]:
-        return self._store.keys()
+        """List the store keys the status is built from, leaving out report keys."""
+        return [key for key in self._store.keys() if not key.startswith(REPORT_KEY_PREFIX)]
+
+    def now(self) -> datetime:
+        """Read the clock the views use (the app's clock, which tests freeze)."""
+        return self._clock()
 
     async def refresh_all(self) -> list[Freshness]:
-        """Refresh every key now, concurrently; each joins a fetch already in flight."""
-        keys = self._store.keys()
+        """Refresh every status key now, concurrently; each joins a fetch already in flight."""
+        keys = self.keys()
         reads = await asyncio.gather(*(self._store.refresh(key) for key in keys))
         self._view = None
         return [read.freshness for read in reads]
@@ -164,7 +179,7 @@ class StatusViews:
             return view
 
         version = self._store.version
-        reads = await read_many(self._store, self._store.keys())
+        reads = await read_many(self._store, self.keys(), observer=self._read_observer)
         if reads and not any(read.available for read in reads.values()):
             raise DataUnavailable(
                 "No upstream data is available yet; the sources are being fetched.",

@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from fastapi import FastAPI
 
 from app.config import Settings
 from app.observability.logging import configure_logging
 from app.observability.metrics import (
+    CACHE_OUTCOMES,
     CacheOutcome,
     HealthReader,
     Metrics,
@@ -56,6 +58,11 @@ class Observability:
     def record_cache_read(self, kind: str, outcome: CacheOutcome) -> None:
         """Count one snapshot read; ``kind`` is ``snapshot_key_kind(key)``."""
         self.metrics.record_cache_read(kind, outcome)
+
+    def snapshot_read_observer(self, key: str, outcome: str) -> None:
+        """Count one snapshot read of ``key``; pass this to ``read_many`` as its observer."""
+        if outcome in CACHE_OUTCOMES:
+            self.metrics.record_cache_read(snapshot_key_kind(key), cast(CacheOutcome, outcome))
 
 
 def install_observability(

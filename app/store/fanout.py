@@ -50,7 +50,13 @@ def system_keys(projects: Iterable[str]) -> list[str]:
     return keys
 
 
-async def read_many(store: SnapshotStore, keys: Iterable[str]) -> dict[str, SnapshotRead]:
+ReadObserver = Callable[[str, str], None]
+"""Called after each read with the key and its outcome: hit, stale, miss or unavailable."""
+
+
+async def read_many(
+    store: SnapshotStore, keys: Iterable[str], *, observer: ReadObserver | None = None
+) -> dict[str, SnapshotRead]:
     """Read ``keys`` concurrently, so the call takes about as long as the slowest key.
 
     A key whose read fails comes back as an unavailable read, never as an exception.
@@ -59,17 +65,29 @@ async def read_many(store: SnapshotStore, keys: Iterable[str]) -> dict[str, Snap
     tasks: dict[str, asyncio.Task[SnapshotRead]] = {}
     async with asyncio.TaskGroup() as group:
         for key in unique_keys:
-            tasks[key] = group.create_task(_read_one(store, key))
+            tasks[key] = group.create_task(_read_one(store, key, observer))
     return {key: task.result() for key, task in tasks.items()}
 
 
-async def _read_one(store: SnapshotStore, key: str) -> SnapshotRead:
+async def _read_one(store: SnapshotStore, key: str, observer: ReadObserver | None) -> SnapshotRead:
+    had_value = observer is not None and store.freshness(key).available
     try:
-        return await store.read(key)
+        read = await store.read(key)
     except Exception:
         # A store read raises only for a bug, such as an unregistered key, so only this key is lost.
         logger.exception("snapshot read failed key=%s", key)
-        return unavailable_read(key, last_error=ERROR_KIND_UNEXPECTED)
+        read = unavailable_read(key, last_error=ERROR_KIND_UNEXPECTED)
+    if observer is not None:
+        observer(key, _read_outcome(read, had_value))
+    return read
+
+
+def _read_outcome(read: SnapshotRead, had_value: bool) -> str:
+    if not read.available:
+        return "unavailable"
+    if not had_value:
+        return "miss"
+    return "stale" if read.freshness.stale else "hit"
 
 
 def build_system_snapshot(reads: dict[str, SnapshotRead], taken_at: datetime) -> SystemSnapshot:
