@@ -45,7 +45,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 _NOT_MODIFIED = {"description": "The client's copy (If-None-Match) is current."}
-_UNAVAILABLE = _error("No upstream data is available yet; retry after `Retry-After` seconds.")
+_UNAVAILABLE = _error("No upstream data is available yet. Retry after `Retry-After` seconds.")
 _UNKNOWN_COMPONENT = _error("No public component has this slug.")
 
 ComponentSlug = Annotated[
@@ -56,8 +56,9 @@ ComponentSlug = Annotated[
 class RenderCache:
     """Rendered bodies and ETags of the latest evaluation, so repeated views skip rendering.
 
-    Entries belong to one ``SystemStatus`` object; a new evaluation (new snapshot data) empties
-    the cache. Keys name the variant, e.g. ``("status", refresh)``.
+    Entries belong to one ``SystemStatus`` object, and a new evaluation (new snapshot data)
+    empties the cache. Keys name the variant, e.g. ``("status", refresh)``. One cache serves
+    the process, so two apps in one process take turns instead of sharing entries.
     """
 
     def __init__(self, maxsize: int = 128) -> None:
@@ -106,7 +107,7 @@ def _component(status: SystemStatus, slug: str) -> ComponentStatus:
     component = pages.find_component(status, slug)
     if component is None:
         known = ", ".join(slugify(item.name) for item in status.components) or "none"
-        raise NotFound(f"No component with id {slug!r}; known ids: {known}.")
+        raise NotFound(f"No component with id {slug!r}. Known ids: {known}.")
     return component
 
 

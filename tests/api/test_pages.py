@@ -9,8 +9,10 @@ from collections import Counter
 import feedparser
 import pytest
 
+from app.api.pages import RenderCache
 from app.demo.state import FaultPlan
 from app.demo.world import default_monitors
+from app.views import etag_of
 from tests.api.conftest import Harness
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -280,3 +282,34 @@ async def test_pages_are_documented_under_one_tag(harness: Harness) -> None:
     assert "text/html" in paths["/status"]["get"]["responses"]["200"]["content"]
     assert "404" in paths["/badge/{component}.json"]["get"]["responses"]
     assert "422" in paths["/badge/uptime/{component}.svg"]["get"]["responses"]
+
+
+# --- Render cache ------------------------------------------------------------------------------
+
+
+async def test_render_cache_reuses_body_per_status(harness: Harness) -> None:
+    status = (await harness.app.state.runtime.views.current()).status
+    cache = RenderCache()
+    renders: list[int] = []
+
+    def render() -> bytes:
+        renders.append(1)
+        return b"body"
+
+    first = cache.get(status, ("page",), render)
+    second = cache.get(status, ("page",), render)
+
+    assert first == second
+    assert len(renders) == 1
+
+
+async def test_render_cache_renders_again_for_new_status(harness: Harness) -> None:
+    status = (await harness.app.state.runtime.views.current()).status
+    newer = status.model_copy(update={"stale": True})
+    cache = RenderCache()
+
+    cache.get(status, ("page",), lambda: b"old")
+    body, etag = cache.get(newer, ("page",), lambda: b"new")
+
+    assert body == b"new"
+    assert etag == etag_of(b"new")
