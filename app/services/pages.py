@@ -340,7 +340,10 @@ def _badge_text(parent: ET.Element, text: str, center: float, fill: str) -> None
 
 @dataclass(frozen=True)
 class DayBar:
-    """One UTC day of a component's uptime bar, with the text that describes it."""
+    """One UTC day of a component's uptime bar, with the text that describes it.
+
+    ``level`` is the day's ``uptime_color`` name, or ``none`` when the day has no data.
+    """
 
     day: date
     level: str
