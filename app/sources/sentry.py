@@ -349,6 +349,29 @@ class SentrySource:
         page = await self._get(url, params, key=key, context=self._ctx(project))
         return parse_performance(page.body, project, key)
 
+    async def fetch_performance_window(
+        self, project: str, start: datetime, end: datetime
+    ) -> PerformanceStats:
+        """Fetch the project's transaction figures between ``start`` and ``end`` (for reports).
+
+        The same Discover query as ``fetch_performance``, over an explicit window.
+        """
+        if end <= start:
+            raise ValueError("end must be later than start")
+        project_id = await self._project_id(project)
+        key = f"sentry:performance_window:{project}"
+        url = self._url(f"organizations/{quote(self._require_org(), safe='')}/events/")
+        params: Params = [("field", field) for field in PERFORMANCE_FIELDS]
+        params += [
+            ("dataset", "transactions"),
+            ("query", "event.type:transaction"),
+            ("project", project_id),
+            ("start", format_sentry_datetime(start)),
+            ("end", format_sentry_datetime(end)),
+        ]
+        page = await self._get(url, params, key=key, context=self._ctx(project))
+        return parse_performance(page.body, project, key)
+
     # --- HTTP ----------------------------------------------------------------------------------
 
     def _url(self, path: str) -> str:
