@@ -1,0 +1,232 @@
+"""The weekly monitoring report: its inputs (fetched for one ISO week) and its output shape.
+
+``ReportData`` is what ``app.reports`` gathers through the sources and the snapshot store, and
+``WeeklyReport`` is what ``app.services.report`` builds from it. The report is for super admins,
+so it may name monitors, projects and Sentry issues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from app.models.snapshot import Freshness
+from app.models.status import ErrorRate, Incident, MttrReport, Priority, SlaTargetName
+from app.models.upstream import (
+    CountPoint,
+    IssuesSnapshot,
+    MonitorsSnapshot,
+    PerformanceStats,
+    SentryIssue,
+)
+
+REPORT_SCHEMA_VERSION = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ReportWeek(_Frozen):
+    """An ISO 8601 week in UTC: from Monday 00:00 to the next Monday 00:00."""
+
+    label: str = Field(description="ISO week in the form `YYYY-Www`.", examples=["2026-W49"])
+    start: AwareDatetime = Field(description="Monday 00:00 UTC, inclusive.")
+    end: AwareDatetime = Field(description="The next Monday 00:00 UTC, exclusive.")
+
+    def previous(self) -> ReportWeek:
+        """Return the week before this one."""
+        start = self.start - timedelta(days=7)
+        year, week, _ = start.isocalendar()
+        return ReportWeek(label=f"{year:04d}-W{week:02d}", start=start, end=self.start)
+
+
+# --- Inputs ------------------------------------------------------------------------------------
+
+
+class IssueListings(_Frozen):
+    """One project's issues seen in a week, listed three ways by Sentry."""
+
+    project: str
+    by_events: IssuesSnapshot
+    by_users: IssuesSnapshot
+    newest: IssuesSnapshot
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything fetched for one report; a source that could not be read is absent.
+
+    ``month_monitors`` maps each month the week touches (``YYYY-MM``) to the monitors over
+    that month's part up to the end of the week, or ``None`` when it is unavailable.
+    ``current_monitors`` is the regular snapshot, which carries the maintenance windows and
+    the newest logs.
+    """
+
+    week: ReportWeek
+    now: datetime
+    monitors: MonitorsSnapshot | None = None
+    previous_monitors: MonitorsSnapshot | None = None
+    month_monitors: dict[str, MonitorsSnapshot | None] = field(default_factory=dict)
+    current_monitors: MonitorsSnapshot | None = None
+    issues: dict[str, IssueListings] = field(default_factory=dict)
+    error_counts: dict[str, list[CountPoint]] = field(default_factory=dict)
+    previous_error_counts: dict[str, list[CountPoint]] = field(default_factory=dict)
+    performance: dict[str, PerformanceStats] = field(default_factory=dict)
+    previous_performance: dict[str, PerformanceStats] = field(default_factory=dict)
+    freshness: list[Freshness] = field(default_factory=list)
+
+
+# --- Output ------------------------------------------------------------------------------------
+
+
+class ReportTarget(_Frozen):
+    """One target over the week, its verdict and the change from the previous week."""
+
+    name: SlaTargetName
+    description: str
+    target: float
+    unit: str = Field(description="`percent`, `ms` or `min`.")
+    value: float | None = Field(description="The week's measured value; `None` without data.")
+    met: bool | None = Field(description="`None` when nothing could be measured.")
+    previous_value: float | None = Field(description="The previous week's value.")
+    change: float | None = Field(
+        description="`value` minus `previous_value` in `unit` (percentage points for percents)."
+    )
+    method: str = Field(description="How `value` was measured.")
+    reason: str | None = Field(default=None, description="Why `value` is `None`.")
+
+
+class MonthBudget(_Frozen):
+    """The downtime budget of one calendar month, measured from its start to the report's end.
+
+    The budget is (100 % - the uptime target) of the whole month, so a 31-day month at
+    99.9 % allows 44.64 min. Only downtime inside the month counts against it.
+    """
+
+    month: str = Field(description="Calendar month, `YYYY-MM`.", examples=["2026-12"])
+    is_report_month: bool = Field(
+        description="Whether this is the month that contains the last day of the report."
+    )
+    window_start: AwareDatetime = Field(description="The first instant of the month.")
+    window_end: AwareDatetime = Field(description="The month's end or the report's end.")
+    month_complete: bool = Field(description="Whether the window reaches the month's end.")
+    target_percent: float
+    budget_total_min: float = Field(description="Downtime the target allows in the month.")
+    budget_used_min: float | None = Field(description="Downtime inside the window.")
+    budget_remaining_min: float | None = Field(description="Negative once overspent.")
+    budget_used_percent: float | None
+    uptime_percent: float | None = Field(description="Uptime over the window.")
+    reason: str | None = Field(default=None, description="Why the figures are `None`.")
+
+
+class DailyResponseTime(_Frozen):
+    day: date
+    average_ms: float | None = Field(description="`None` when no check ran that day.")
+
+
+class MonitorTrend(_Frozen):
+    """One monitor over the week: uptime, average response time and its daily averages."""
+
+    id: int
+    name: str
+    components: list[str] = Field(description="Public components the monitor belongs to.")
+    uptime_percent: float | None = Field(description="From the monitor's logs.")
+    uptimerobot_percent: float | None = Field(
+        description="UptimeRobot's own ratio for the week, as a cross-check."
+    )
+    average_response_time_ms: float | None
+    previous_average_response_time_ms: float | None
+    daily: list[DailyResponseTime] = Field(description="One entry per day of the week.")
+
+
+class DailyCount(_Frozen):
+    day: date
+    count: int | None = Field(description="`None` for a day without data.")
+
+
+class ProjectWeekErrors(_Frozen):
+    """One Sentry project over the week: error events per day, totals and the error rate."""
+
+    project: str
+    total: int | None = Field(description="Accepted error events in the week.")
+    previous_total: int | None
+    daily: list[DailyCount]
+    error_rate: ErrorRate | None = Field(description="Share of failed requests in the week.")
+    previous_error_rate_percent: float | None
+    transactions: int | None = None
+    lcp_p75_ms: float | None = None
+
+
+class CertificateExpiry(_Frozen):
+    """A TLS certificate that expires within the alert window after the report's end."""
+
+    monitor_id: int
+    monitor: str
+    brand: str | None = None
+    expires_at: AwareDatetime
+    days_left: float = Field(description="Days from the report's end; negative once expired.")
+
+
+class ReportAlertRule(StrEnum):
+    """Alert rules the report can derive from a week's data."""
+
+    MONITOR_DOWN = "monitor_down"
+    ERROR_SPIKE = "error_spike"
+    ERROR_RATE = "error_rate"
+    LCP_P75 = "lcp_p75"
+    RESPONSE_TIME = "response_time"
+    SSL_EXPIRY = "ssl_expiry"
+
+
+class FiredAlert(_Frozen):
+    """An alert that fired during the week, as far as the week's data shows."""
+
+    rule: ReportAlertRule
+    subject: str = Field(description="Monitor name or Sentry project.")
+    description: str
+    priority: Priority
+    at: AwareDatetime = Field(description="When it fired, or the start of the day or week.")
+    value: float | None = None
+    threshold: float | None = None
+    unit: str
+
+
+class WeeklyReport(_Frozen):
+    """The weekly monitoring report of one ISO week (UTC)."""
+
+    schema_version: int = Field(default=REPORT_SCHEMA_VERSION, description="Version of this shape.")
+    title: str
+    week: ReportWeek
+    previous_week: ReportWeek
+    generated_at: AwareDatetime
+    as_of: AwareDatetime = Field(description="End of the data: the week's end, or now if earlier.")
+    partial: bool = Field(description="Whether the week is still running.")
+    stale: bool = Field(description="Whether any data behind the report is stale or missing.")
+    notes: list[str] = Field(description="Caveats about the data, such as a partial week.")
+    targets: list[ReportTarget]
+    budget_month: str = Field(description="The month of the headline budget, `YYYY-MM`.")
+    budgets: list[MonthBudget] = Field(description="One budget per month the week touches.")
+    incidents: list[Incident] = Field(description="Incidents of the week, oldest first.")
+    mttr: MttrReport | None = Field(description="Recovery times of the week's incidents.")
+    top_issues_by_events: list[SentryIssue]
+    top_issues_by_users: list[SentryIssue]
+    new_issues: list[SentryIssue] = Field(
+        description="Issues first seen during the week, oldest first, at most 10."
+    )
+    new_issue_count: int = Field(description="All issues first seen during the week.")
+    regressed_issues: list[SentryIssue] = Field(
+        description="Issues seen during the week whose substatus is `regressed`, at most 10."
+    )
+    regressed_issue_count: int = Field(description="All such regressed issues.")
+    errors: list[ProjectWeekErrors]
+    monitors: list[MonitorTrend]
+    certificate_days: int = Field(
+        description="Certificates expiring within this many days of `as_of` are listed."
+    )
+    certificates: list[CertificateExpiry]
+    alerts: list[FiredAlert] = Field(description="Alerts that fired, in time order.")
+    sources: list[Freshness] = Field(description="Freshness of every key the report read.")
