@@ -78,6 +78,15 @@ def _check(args: argparse.Namespace) -> int:
     return asyncio.run(run_check(settings))
 
 
+def _report(args: argparse.Namespace) -> int:
+    from app.reports.command import run_report
+
+    settings = load_settings()
+    return asyncio.run(
+        run_report(settings, week=args.week, output_format=args.format, send=args.send)
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lookout", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +116,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="Fetch everything once and print a summary.")
     check.set_defaults(handler=_check)
+
+    report = commands.add_parser(
+        "report", help="Print the weekly report, or post its summary to REPORT_WEBHOOK_URL."
+    )
+    report.add_argument(
+        "--week",
+        default=None,
+        help="ISO week YYYY-Www in UTC, such as 2026-W49; default: the last complete week.",
+    )
+    report.add_argument(
+        "--format", choices=("md", "json", "html"), default="md", help="Output format."
+    )
+    report.add_argument(
+        "--send",
+        action="store_true",
+        help="Post the Markdown summary to REPORT_WEBHOOK_URL instead of printing the report.",
+    )
+    report.set_defaults(handler=_report)
     return parser
 
 
