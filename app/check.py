@@ -32,8 +32,8 @@ def print_summary(status: SystemStatus, keys: dict[str, str | None], out: TextIO
     _line(out, "Monitors")
     for monitor in status.monitors:
         response = monitor.average_response_time_ms
-        shown = f"{response:.0f} ms" if response is not None else "-"
-        _line(out, f"  {monitor.name:<24} {monitor.status.value:<12} {shown}")
+        response_text = f"{response:.0f} ms" if response is not None else "-"
+        _line(out, f"  {monitor.name:<24} {monitor.status.value:<12} {response_text}")
     _line(out)
     _line(out, f"Incidents: {len(status.incidents)} ({len(status.open_incidents)} open)")
     for incident in status.incidents[:5]:
@@ -49,7 +49,7 @@ def print_summary(status: SystemStatus, keys: dict[str, str | None], out: TextIO
 
 
 async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
-    """Fetch every key once; return 0 when every source answered, 1 otherwise."""
+    """Fetch every key once; return 0 when every source returned data, 1 otherwise."""
     runtime = build_runtime(settings.model_copy(update={"poller_enabled": False}))
     try:
         view = await runtime.views.current()

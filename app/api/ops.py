@@ -13,7 +13,7 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz", response_model=Health, summary="Process liveness")
 async def healthz() -> Health:
-    """Answers 200 while the process runs; it checks nothing upstream."""
+    """Return 200 while the process runs; nothing upstream is checked."""
     return Health(status="ok")
 
 
@@ -26,8 +26,8 @@ async def healthz() -> Health:
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Ready unless no key has usable data and every fetch so far failed; lists each key.
 
-    An upstream that keeps failing shows as `degraded` here while the service still answers
-    from its last good data.
+    An upstream that keeps failing shows as `degraded` here while the service still serves its
+    last good data.
     """
     sources = []
     for key in runtime.store.keys():
