@@ -48,9 +48,12 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     any_available = any(item.available for item in sources)
     all_failing = bool(sources) and all(item.last_error is not None for item in sources)
     healthy = all(item.available and item.last_error is None for item in sources)
-    status = (
-        "ready" if healthy else ("not_ready" if all_failing and not any_available else "degraded")
-    )
+    if healthy:
+        status = "ready"
+    elif all_failing and not any_available:
+        status = "not_ready"
+    else:
+        status = "degraded"
     body = Readiness(status=status, sources=sources)
     code = 503 if status == "not_ready" else 200
     headers = {"Cache-Control": "no-store"}
