@@ -9,6 +9,7 @@ secret: no message or log line contains it.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 FORMATS = ("md", "json", "html")
 WEBHOOK_TIMEOUT_S = 10.0
-MAX_ERROR_BODY_CHARS = 100
+ERROR_CODE_PATTERN = re.compile(r"[a-z0-9_]{1,60}")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -71,8 +72,10 @@ async def post_summary(url: SecretStr, text: str) -> None:
                 "check that it is a reachable https URL"
             ) from None
     if not response.is_success:
-        body = response.text[:MAX_ERROR_BODY_CHARS].replace(secret, "[redacted]").strip()
-        detail = f": {body}" if body else ""
+        # Slack returns errors as a short code such as "no_service". Any other body is left
+        # out, because it could echo the URL.
+        body = response.text.strip()
+        detail = f" ({body})" if ERROR_CODE_PATTERN.fullmatch(body) else ""
         raise ReportSendError(
             f"posting the report to REPORT_WEBHOOK_URL failed with HTTP "
             f"{response.status_code}{detail}; check the webhook in your chat tool"

@@ -88,6 +88,10 @@ def months_touched(start: datetime, end: datetime) -> list[datetime]:
 # --- Targets -----------------------------------------------------------------------------------
 
 
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
 def _change(value: float | None, previous: float | None, digits: int) -> float | None:
     if value is None or previous is None:
         return None
@@ -172,8 +176,10 @@ def _response_time_target(
     target = settings.sla_response_time_target_ms
     slowest = _slowest(view)
     previous_slowest = _slowest(previous)
-    value = None if slowest is None else slowest.average_response_time_ms
-    previous_value = None if previous_slowest is None else previous_slowest.average_response_time_ms
+    value = None if slowest is None else _round(slowest.average_response_time_ms, 1)
+    previous_value = (
+        None if previous_slowest is None else _round(previous_slowest.average_response_time_ms, 1)
+    )
     method = "UptimeRobot: the slowest public monitor's average response time over the week"
     if slowest is not None:
         method += f" ({slowest.name})"
@@ -182,9 +188,9 @@ def _response_time_target(
         description=f"Average response time below {target:g} ms",
         target=target,
         unit="ms",
-        value=None if value is None else round(value, 1),
+        value=value,
         met=None if value is None else value < target,
-        previous_value=None if previous_value is None else round(previous_value, 1),
+        previous_value=previous_value,
         change=_change(value, previous_value, 1),
         method=method,
         reason=None if value is not None else "no public monitor reports a response time",
@@ -229,10 +235,6 @@ def _mttr_target(
 
 
 # --- Error budgets -----------------------------------------------------------------------------
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 def month_budget(
