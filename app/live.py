@@ -43,6 +43,7 @@ DEFAULT_HEARTBEAT_S = 15.0
 DEFAULT_RECHECK_S = 5.0
 DEFAULT_RETRY_MS = 5000
 MAX_DELIVERIES = 10_000
+REJECTION_LOG_INTERVAL_S = 60.0
 # Sentry's ``action`` is logged only when it looks like one, so a body cannot forge log lines.
 _ACTION = re.compile(r"[a-z_]{1,40}")
 
@@ -72,6 +73,35 @@ class DeliveryLog:
         for delivery_id in delivery_ids:
             self._seen[delivery_id] = True
         return not duplicate
+
+
+class RejectionLog:
+    """Logs rejected webhook calls at most once per interval for each source and reason.
+
+    Every line carries the number of rejections since the last one, so a flood of bad calls
+    (a guessed token, a wrong secret) costs one log line a minute and still shows its size.
+    """
+
+    def __init__(
+        self,
+        interval_s: float = REJECTION_LOG_INTERVAL_S,
+        *,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval_s = interval_s
+        self._timer = timer
+        self._state: dict[tuple[str, str], tuple[int, float | None]] = {}
+
+    def note(self, source: str, reason: str) -> None:
+        """Count one rejection, logging it unless this reason was logged within the interval."""
+        now = self._timer()
+        count, logged_at = self._state.get((source, reason), (0, None))
+        count += 1
+        if logged_at is not None and now - logged_at < self._interval_s:
+            self._state[(source, reason)] = (count, logged_at)
+            return
+        logger.warning("webhook rejected source=%s reason=%s count=%d", source, reason, count)
+        self._state[(source, reason)] = (0, now)
 
 
 class KeyRefresher:
@@ -335,7 +365,7 @@ class StatusBroadcaster:
 
 
 class LiveUpdates:
-    """The delivery log, the refresher and the broadcaster of one app, with the webhook effects."""
+    """The webhook logs, the refresher and the broadcaster of one app, with the webhook effects."""
 
     def __init__(
         self,
@@ -349,6 +379,7 @@ class LiveUpdates:
         self._settings = settings
         self._clock = clock
         self.deliveries = DeliveryLog(ttl_s=settings.webhook_replay_window_seconds)
+        self.rejections = RejectionLog()
         self.refresher = KeyRefresher(store)
         self.broadcaster = StatusBroadcaster(store, views)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.errors import DataUnavailable
-from app.live import DeliveryLog, KeyRefresher, StatusBroadcaster, StatusEvent
+from app.live import DeliveryLog, KeyRefresher, RejectionLog, StatusBroadcaster, StatusEvent
 from app.store.memory import MemorySnapshotStore
 
 KEY = "uptimerobot:monitors"
@@ -331,3 +331,24 @@ async def test_subscribe_after_close_ends_at_once() -> None:
 
     assert await subscription.next_event(WAIT_S) is None
     assert broadcaster.subscriber_count == 0
+
+
+# --- rejection log ---------------------------------------------------------------------------
+
+
+def test_rejection_log_counts_repeats(caplog: pytest.LogCaptureFixture) -> None:
+    now = [100.0]
+    rejections = RejectionLog(60.0, timer=lambda: now[0])
+
+    with caplog.at_level(logging.WARNING, logger="app.live"):
+        for _ in range(5):
+            rejections.note("sentry", "invalid signature")
+        now[0] += 61
+        rejections.note("sentry", "invalid signature")
+        rejections.note("uptimerobot", "unknown token")
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "webhook rejected source=sentry reason=invalid signature count=1",
+        "webhook rejected source=sentry reason=invalid signature count=5",
+        "webhook rejected source=uptimerobot reason=unknown token count=1",
+    ]
