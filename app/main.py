@@ -17,11 +17,12 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import admin, compat, ops, pages, public, reports
+from app.api import admin, compat, ops, pages, public, reports, stream, webhooks
 from app.api.errors import install_error_handlers
 from app.auth import TokenVerifier
 from app.config import Settings
 from app.demo.sentry_sim import DEMO_ORG
+from app.live import LiveUpdates
 from app.observability import Observability, install_observability
 from app.sources.base import CallRecorder
 from app.sources.sentry import SentrySource
@@ -177,6 +178,7 @@ def create_app(
         )
         app.state.runtime = runtime
         app.state.token_verifier = TokenVerifier(runtime.settings, runtime.http_client)
+        app.state.live = LiveUpdates(runtime.store, runtime.views, runtime.settings, clock=clock)
         if runtime.poller is not None:
             await runtime.poller.start()
         logger.info(
@@ -187,6 +189,7 @@ def create_app(
         try:
             yield
         finally:
+            await app.state.live.close()
             if runtime.poller is not None:
                 await runtime.poller.stop()
             await runtime.store.close()
@@ -210,4 +213,6 @@ def create_app(
     app.include_router(compat.admin_router)
     app.include_router(reports.router)
     app.include_router(ops.router)
+    app.include_router(webhooks.router)
+    app.include_router(stream.router)
     return app
