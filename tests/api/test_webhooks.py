@@ -50,16 +50,20 @@ ISSUE_BODY = json.dumps(
 
 @pytest.fixture
 async def hooks(make_harness: Callable[..., Any]) -> AsyncIterator[Harness]:
-    """A harness with both webhooks configured and every snapshot key already fetched."""
+    """A harness with both webhooks configured; no snapshot key is fetched yet."""
     async with make_harness(
         uptimerobot_webhook_token=TOKEN,
         sentry_webhook_secret=SECRET,
         webhook_max_body_bytes=MAX_BODY_BYTES,
         webhook_replay_window_seconds=WINDOW_S,
     ) as harness:
-        response = await harness.client.get("/api/v1/status")
-        assert response.status_code == 200
         yield harness
+
+
+async def _warm(harness: Harness) -> None:
+    """Fetch every snapshot key, as a running app has, so a test can compare before and after."""
+    response = await harness.client.get("/api/v1/status")
+    assert response.status_code == 200
 
 
 def _live(harness: Harness) -> LiveUpdates:
@@ -131,6 +135,7 @@ class CountingBody:
 async def test_uptimerobot_down_alert_marks_monitor_down(
     hooks: Harness, delivery: dict[str, Any]
 ) -> None:
+    await _warm(hooks)
     # The refresh fails, so the webhook's news is what the snapshot keeps.
     hooks.faults["uptimerobot"].error_status = 503
     calls_before = hooks.calls["uptimerobot:getMonitors"]
@@ -146,6 +151,7 @@ async def test_uptimerobot_down_alert_marks_monitor_down(
 
 
 async def test_uptimerobot_down_alert_changes_status_before_refresh(hooks: Harness) -> None:
+    await _warm(hooks)
     hooks.faults["uptimerobot"].latency_ms = 200
 
     response = await hooks.client.post(UPTIMEROBOT_PATH, data=ALERT)
@@ -158,6 +164,7 @@ async def test_uptimerobot_down_alert_changes_status_before_refresh(hooks: Harne
 
 
 async def test_uptimerobot_up_alert_marks_monitor_up(hooks: Harness) -> None:
+    await _warm(hooks)
     hooks.faults["uptimerobot"].error_status = 503
     await hooks.client.post(UPTIMEROBOT_PATH, data=ALERT)
     await _settle(hooks)
@@ -179,6 +186,7 @@ async def test_uptimerobot_up_alert_marks_monitor_up(hooks: Harness) -> None:
 async def test_uptimerobot_alert_without_status_refreshes(
     hooks: Harness, fields: dict[str, str]
 ) -> None:
+    await _warm(hooks)
     version = hooks.app.state.runtime.store.version
     calls_before = hooks.calls["uptimerobot:getMonitors"]
     hooks.faults["uptimerobot"].error_status = 503
@@ -192,6 +200,7 @@ async def test_uptimerobot_alert_without_status_refreshes(
 
 
 async def test_uptimerobot_duplicate_has_one_effect(hooks: Harness) -> None:
+    await _warm(hooks)
     calls_before = hooks.calls["uptimerobot:getMonitors"]
 
     first = await hooks.client.post(UPTIMEROBOT_PATH, data=ALERT)
@@ -286,6 +295,7 @@ async def test_uptimerobot_oversized_body_rejected(hooks: Harness) -> None:
 
 
 async def test_sentry_issue_refreshes_its_project(hooks: Harness) -> None:
+    await _warm(hooks)
     backend_before = hooks.calls["sentry:issues:backend"]
     frontend_before = hooks.calls["sentry:issues:frontend"]
 
@@ -344,6 +354,7 @@ async def test_sentry_metric_alert_without_project_refreshes_all(hooks: Harness)
 async def test_sentry_delivery_accepted_and_ignored(
     hooks: Harness, resource: str, body: bytes
 ) -> None:
+    await _warm(hooks)
     version = hooks.app.state.runtime.store.version
 
     response = await hooks.client.post(
@@ -356,6 +367,7 @@ async def test_sentry_delivery_accepted_and_ignored(
 
 
 async def test_sentry_duplicate_request_id_has_one_effect(hooks: Harness) -> None:
+    await _warm(hooks)
     backend_before = hooks.calls["sentry:issues:backend"]
     headers = _sentry_headers(ISSUE_BODY)
 
@@ -511,6 +523,7 @@ REFUSED_CALLS = [
 async def test_refused_call_changes_nothing(
     hooks: Harness, path: str, request_options: dict[str, Any], status_code: int
 ) -> None:
+    await _warm(hooks)
     store = hooks.app.state.runtime.store
     version = store.version
     public_body = (await hooks.client.get("/api/v1/status")).content
