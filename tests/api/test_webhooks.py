@@ -476,10 +476,10 @@ async def test_sentry_without_secret_not_found(make_harness: Callable[..., Any])
     assert response.json()["code"] == "not_found"
 
 
-# --- refused calls change nothing and leak nothing -------------------------------------------
+# --- rejected calls change nothing and leak nothing -------------------------------------------
 
 OVERSIZED_ALERT = {**ALERT, "alertDetails": "x" * MAX_BODY_BYTES}
-REFUSED_CALLS = [
+REJECTED_CALLS = [
     pytest.param("/api/v1/webhooks/uptimerobot/guess", {"data": ALERT}, 404, id="unknown token"),
     pytest.param(UPTIMEROBOT_PATH, {"data": {**ALERT, "alertType": "9"}}, 422, id="bad alert"),
     pytest.param(UPTIMEROBOT_PATH, {"data": OVERSIZED_ALERT}, 413, id="large alert"),
@@ -519,8 +519,8 @@ REFUSED_CALLS = [
 ]
 
 
-@pytest.mark.parametrize(("path", "request_options", "status_code"), REFUSED_CALLS)
-async def test_refused_call_changes_nothing(
+@pytest.mark.parametrize(("path", "request_options", "status_code"), REJECTED_CALLS)
+async def test_rejected_call_changes_nothing(
     hooks: Harness, path: str, request_options: dict[str, Any], status_code: int
 ) -> None:
     await _warm(hooks)
