@@ -215,6 +215,9 @@ def _json_object(body: bytes) -> dict[str, Any]:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise InvalidWebhookPayload("body", "invalid JSON") from None
+    except RecursionError:
+        # A few kilobytes of nested brackets exceed the parser's recursion limit.
+        raise InvalidWebhookPayload("body", "JSON nested too deeply") from None
     if not isinstance(document, dict):
         raise InvalidWebhookPayload("body", "expected a JSON object")
     return document

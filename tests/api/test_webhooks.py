@@ -512,6 +512,18 @@ REJECTED_CALLS = [
     ),
     pytest.param(
         SENTRY_PATH,
+        {"content": b"[" * 1500, "headers": _sentry_headers(b"[" * 1500)},
+        422,
+        id="signed nested JSON",
+    ),
+    pytest.param(
+        UPTIMEROBOT_PATH,
+        {"content": b"[" * 1500, "headers": {"Content-Type": "application/json"}},
+        422,
+        id="nested alert JSON",
+    ),
+    pytest.param(
+        SENTRY_PATH,
         {"content": b"x" * (MAX_BODY_BYTES + 1), "headers": _sentry_headers(b"")},
         413,
         id="large sentry body",

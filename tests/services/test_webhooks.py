@@ -250,6 +250,16 @@ def test_fields_from_bad_body_rejected(content_type: str, body: bytes) -> None:
     assert caught.value.field == "body"
 
 
+def test_deeply_nested_json_rejected() -> None:
+    body = b"[" * 50_000 + b"]" * 50_000
+
+    with pytest.raises(InvalidWebhookPayload) as caught:
+        parse_sentry_body(body)
+
+    assert caught.value.field == "body"
+    assert caught.value.problem == "JSON nested too deeply"
+
+
 def test_delivery_id_same_for_same_alert() -> None:
     first = parse_uptimerobot_alert(ALERT)
     again = parse_uptimerobot_alert({**ALERT, "alertDetails": "retried"})
