@@ -332,14 +332,23 @@ def sentry_projects(resource: SentryResource, payload: Mapping[str, Any]) -> lis
         return _slugs([project.get("slug")])
     if resource is SentryResource.EVENT_ALERT:
         event = _mapping(data.get("event"))
-        url = event.get("url")
-        match = _EVENT_API_PATH.search(urlsplit(url).path) if isinstance(url, str) else None
-        return _slugs([match.group("project")] if match else [])
+        return _slugs([_project_of_event_url(event.get("url"))])
     if resource is SentryResource.METRIC_ALERT:
         rule = _mapping(_mapping(data.get("metric_alert")).get("alert_rule"))
         projects = rule.get("projects")
         return _slugs(projects if isinstance(projects, list) else [])
     return None
+
+
+def _project_of_event_url(url: Any) -> str | None:
+    if not isinstance(url, str):
+        return None
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    match = _EVENT_API_PATH.search(path)
+    return match.group("project") if match else None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

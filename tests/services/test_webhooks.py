@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.models.upstream import Monitor, MonitorsSnapshot, MonitorStatus
 from app.services.webhooks import (
@@ -377,10 +379,22 @@ def test_metric_alert_projects_from_rule() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"data": {"issue": {"project": None}}}, {"data": "text"}, {"data": {"event": {"url": 5}}}],
+    [{}, {"data": {"issue": {"project": None}}}, {"data": "text"}, {"data": {"issue": []}}],
 )
 def test_delivery_without_project_refreshes_all(payload: dict[str, Any]) -> None:
     projects = projects_to_refresh(SentryResource.ISSUE, payload, ["backend", "frontend"])
+
+    assert projects == ["backend", "frontend"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [5, None, "https://[bad/api/0/projects/acme/backend/events/1/", "https://sentry.io/issues/1/"],
+)
+def test_event_alert_without_usable_url_refreshes_all(url: Any) -> None:
+    payload = {"data": {"event": {"url": url}}}
+
+    projects = projects_to_refresh(SentryResource.EVENT_ALERT, payload, ["backend", "frontend"])
 
     assert projects == ["backend", "frontend"]
 
@@ -412,3 +426,41 @@ def test_sentry_ids_hash_and_request_id() -> None:
 
 def test_sentry_ids_without_request_id() -> None:
     assert sentry_delivery_ids(b"{}", None) == ["sentry-body:" + hashlib.sha256(b"{}").hexdigest()]
+
+
+# --- arbitrary input -------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+PAYLOADS = st.dictionaries(
+    st.sampled_from(["action", "data", "installation", "actor"]), JSON_VALUES, max_size=4
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=PAYLOADS, resource=st.sampled_from([*SentryResource, None]))
+def test_any_sentry_payload_chooses_projects(
+    payload: dict[str, Any], resource: SentryResource | None
+) -> None:
+    projects = projects_to_refresh(resource, payload, ["backend", "frontend"])
+
+    assert set(projects) <= {"backend", "frontend"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body=st.binary(max_size=200) | JSON_VALUES.map(lambda value: json.dumps(value).encode()),
+    content_type=st.sampled_from(
+        [None, "application/json", "application/x-www-form-urlencoded", "text/plain"]
+    ),
+)
+def test_any_alert_body_parses_or_names_field(body: bytes, content_type: str | None) -> None:
+    try:
+        parse_uptimerobot_alert(uptimerobot_fields([], content_type, body))
+    except InvalidWebhookPayload as exc:
+        assert exc.field
