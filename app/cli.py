@@ -32,6 +32,8 @@ def _serve(args: argparse.Namespace) -> int:
         # Lookout logs each request itself, without raw paths (a webhook path holds a token).
         log_config=None,
         access_log=False,
+        # Open event streams never end on their own; without a bound, SIGTERM would wait forever.
+        timeout_graceful_shutdown=5,
     )
     return 0
 

@@ -6,6 +6,7 @@ no upstream call and shows nothing the JSON status does not.
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -153,6 +154,21 @@ async def status_page(
 
     return _respond(
         request, runtime, view.status, ("status", refresh), render, media_type="text/html"
+    )
+
+
+LIVE_SCRIPT = (pathlib.Path(__file__).resolve().parents[1] / "static" / "live.js").read_bytes()
+
+
+@router.get(
+    "/status/live.js",
+    include_in_schema=False,
+    response_class=Response,
+)
+async def live_script(request: Request, runtime: RuntimeDep) -> Response:
+    """Serve the status page's optional live-update script (an EventSource on the stream)."""
+    return public_bytes(
+        request, LIVE_SCRIPT, runtime.settings, media_type="text/javascript; charset=utf-8"
     )
 
 

@@ -313,3 +313,13 @@ async def test_render_cache_renders_again_for_new_status(harness: Harness) -> No
 
     assert body == b"new"
     assert etag == etag_of(b"new")
+
+
+async def test_live_script_subscribes_to_status_stream(harness: Harness) -> None:
+    page = (await harness.client.get("/status")).text
+    script = await harness.client.get("/status/live.js")
+
+    assert '<script src="/status/live.js" defer></script>' in page
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "new EventSource(root.dataset.stream)" in script.text

@@ -352,7 +352,8 @@ def test_page_has_lang_headings_stream_hook() -> None:
     assert "<h1>Example status</h1>" in html
     assert "<h3>API</h3>" in html
     assert "prefers-color-scheme: dark" in html
-    assert "<script" not in html
+    assert '<script src="/status/live.js" defer></script>' in html
+    assert "<script>" not in html
 
 
 def test_component_name_is_html_escaped() -> None:
