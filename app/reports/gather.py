@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# NOTE: the store cannot unregister a key, so the background poller refreshes each report key
+# once per TTL for the life of the process, and readiness lists the keys.
 FINISHED_TTL_S = 7 * 86_400
 OPEN_TTL_S = 300
 # UptimeRobot logs a check up to an interval late and Sentry ingests events with a delay, so a
