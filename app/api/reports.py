@@ -24,7 +24,6 @@ HTML_TYPE = "text/html; charset=utf-8"
 WeekParam = Annotated[
     str | None,
     Query(
-        max_length=20,
         description=(
             "ISO week `YYYY-Www` in UTC, Monday 00:00 to the next Monday 00:00. Default: the "
             "last complete week. The current week is allowed and marked partial."

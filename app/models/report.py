@@ -114,59 +114,61 @@ class MonthBudget(_Frozen):
     window_start: AwareDatetime = Field(description="The first instant of the month.")
     window_end: AwareDatetime = Field(description="The month's end or the report's end.")
     month_complete: bool = Field(description="Whether the window reaches the month's end.")
-    target_percent: float
+    target_percent: float = Field(description="The uptime target the budget comes from.")
     budget_total_min: float = Field(description="Downtime the target allows in the month.")
     budget_used_min: float | None = Field(description="Downtime inside the window.")
     budget_remaining_min: float | None = Field(description="Negative once overspent.")
-    budget_used_percent: float | None
+    budget_used_percent: float | None = Field(description="Share of the budget used.")
     uptime_percent: float | None = Field(description="Uptime over the window.")
     reason: str | None = Field(default=None, description="Why the figures are `None`.")
 
 
 class DailyResponseTime(_Frozen):
-    day: date
+    day: date = Field(description="UTC day.")
     average_ms: float | None = Field(description="`None` when no check ran that day.")
 
 
 class MonitorTrend(_Frozen):
     """One monitor over the week: uptime, average response time and its daily averages."""
 
-    id: int
-    name: str
+    id: int = Field(description="UptimeRobot monitor id.")
+    name: str = Field(description="The monitor's friendly name.")
     components: list[str] = Field(description="Public components the monitor belongs to.")
     uptime_percent: float | None = Field(description="From the monitor's logs.")
     uptimerobot_percent: float | None = Field(
         description="UptimeRobot's own ratio for the week, as a cross-check."
     )
-    average_response_time_ms: float | None
-    previous_average_response_time_ms: float | None
+    average_response_time_ms: float | None = Field(description="Average over the week.")
+    previous_average_response_time_ms: float | None = Field(
+        description="Average over the previous week."
+    )
     daily: list[DailyResponseTime] = Field(description="One entry per day of the week.")
 
 
 class DailyCount(_Frozen):
-    day: date
+    day: date = Field(description="UTC day.")
     count: int | None = Field(description="`None` for a day without data.")
 
 
 class ProjectWeekErrors(_Frozen):
     """One Sentry project over the week: error events per day, totals and the error rate."""
 
-    project: str
+    project: str = Field(description="Sentry project slug.")
     total: int | None = Field(description="Accepted error events in the week.")
-    previous_total: int | None
-    daily: list[DailyCount]
+    previous_total: int | None = Field(description="Accepted error events the week before.")
+    daily: list[DailyCount] = Field(description="One entry per day of the week.")
     error_rate: ErrorRate | None = Field(description="Share of failed requests in the week.")
-    previous_error_rate_percent: float | None
-    transactions: int | None = None
-    lcp_p75_ms: float | None = None
+    previous_error_rate_percent: float | None = Field(description="The week before's rate.")
+    transactions: int | None = Field(default=None, description="Transactions in the week.")
+    lcp_p75_ms: float | None = Field(default=None, description="LCP p75 over the week.")
 
 
 class CertificateExpiry(_Frozen):
     """A TLS certificate that expires within the alert window after the report's end."""
 
-    monitor_id: int
-    monitor: str
-    brand: str | None = None
+    monitor_id: int = Field(description="UptimeRobot monitor id.")
+    monitor: str = Field(description="The monitor's friendly name.")
+    brand: str | None = Field(default=None, description="Certificate issuer, if reported.")
     expires_at: AwareDatetime
     days_left: float = Field(description="Days from the report's end; negative once expired.")
 
@@ -190,8 +192,8 @@ class FiredAlert(_Frozen):
     description: str
     priority: Priority
     at: AwareDatetime = Field(description="When it fired, or the start of the day or week.")
-    value: float | None = None
-    threshold: float | None = None
+    value: float | None = Field(default=None, description="The measured value, in `unit`.")
+    threshold: float | None = Field(default=None, description="The rule's limit, in `unit`.")
     unit: str
 
 
@@ -199,21 +201,27 @@ class WeeklyReport(_Frozen):
     """The weekly monitoring report of one ISO week (UTC)."""
 
     schema_version: int = Field(default=REPORT_SCHEMA_VERSION, description="Version of this shape.")
-    title: str
-    week: ReportWeek
-    previous_week: ReportWeek
-    generated_at: AwareDatetime
+    title: str = Field(description="Title, for example `Weekly monitoring report 2026-W49`.")
+    week: ReportWeek = Field(description="The reported week.")
+    previous_week: ReportWeek = Field(description="The week the changes compare with.")
+    generated_at: AwareDatetime = Field(description="When the report was built.")
     as_of: AwareDatetime = Field(description="End of the data: the week's end, or now if earlier.")
     partial: bool = Field(description="Whether the week is still running.")
     stale: bool = Field(description="Whether any data behind the report is stale or missing.")
     notes: list[str] = Field(description="Caveats about the data, such as a partial week.")
-    targets: list[ReportTarget]
+    targets: list[ReportTarget] = Field(
+        description="Uptime, error rate, response time and MTTR, in that order."
+    )
     budget_month: str = Field(description="The month of the headline budget, `YYYY-MM`.")
     budgets: list[MonthBudget] = Field(description="One budget per month the week touches.")
     incidents: list[Incident] = Field(description="Incidents of the week, oldest first.")
     mttr: MttrReport | None = Field(description="Recovery times of the week's incidents.")
-    top_issues_by_events: list[SentryIssue]
-    top_issues_by_users: list[SentryIssue]
+    top_issues_by_events: list[SentryIssue] = Field(
+        description="The 5 issues with the most events, over every project."
+    )
+    top_issues_by_users: list[SentryIssue] = Field(
+        description="The 5 issues that reached the most users, over every project."
+    )
     new_issues: list[SentryIssue] = Field(
         description="Issues first seen during the week, oldest first, at most 10."
     )
@@ -222,11 +230,11 @@ class WeeklyReport(_Frozen):
         description="Issues seen during the week whose substatus is `regressed`, at most 10."
     )
     regressed_issue_count: int = Field(description="All such regressed issues.")
-    errors: list[ProjectWeekErrors]
-    monitors: list[MonitorTrend]
+    errors: list[ProjectWeekErrors] = Field(description="One entry per configured project.")
+    monitors: list[MonitorTrend] = Field(description="One entry per monitor.")
     certificate_days: int = Field(
         description="Certificates expiring within this many days of `as_of` are listed."
     )
-    certificates: list[CertificateExpiry]
+    certificates: list[CertificateExpiry] = Field(description="Soonest expiry first.")
     alerts: list[FiredAlert] = Field(description="Alerts that fired, in time order.")
     sources: list[Freshness] = Field(description="Freshness of every key the report read.")

@@ -30,6 +30,7 @@ from app.services.uptime import month_start, next_month_start, window_uptime
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-[Ww](\d{2})$")
 WEEK_FORMAT_HINT = "an ISO week in the form YYYY-Www, for example 2026-W49"
+MAX_SHOWN_CHARS = 20
 
 _DAY = timedelta(days=1)
 _MICROSECOND = timedelta(microseconds=1)
@@ -49,7 +50,8 @@ def parse_week(text: str) -> ReportWeek:
     """Parse ``YYYY-Www``, raising ``ValueError`` with a message that names the format."""
     match = WEEK_PATTERN.match(text.strip())
     if match is None:
-        raise ValueError(f"Invalid week {text!r}; expected {WEEK_FORMAT_HINT}.")
+        shown = text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS] + "..."
+        raise ValueError(f"Invalid week {shown!r}; expected {WEEK_FORMAT_HINT}.")
     year, week = int(match[1]), int(match[2])
     try:
         return week_from_iso(year, week)
