@@ -30,7 +30,7 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     last good data.
     """
     sources = []
-    for key in runtime.store.keys():
+    for key in runtime.views.keys():
         freshness = runtime.store.freshness(key)
         failing = freshness.last_error is not None and (
             freshness.fetched_at is None

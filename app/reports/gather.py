@@ -291,6 +291,7 @@ class WeeklyReports:
             ttl_s=FINISHED_TTL_S if finished else OPEN_TTL_S,
             upstream=spec.upstream,
             model=spec.model,
+            poll=False,
         )
 
     def _fetcher(self, spec: _KeySpec) -> Callable[[], Awaitable[Any]]:

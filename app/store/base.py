@@ -55,6 +55,7 @@ class Registration:
     ttl_s: float
     upstream: str
     model: Any = None
+    poll: bool = True
 
 
 def error_retry_delay_s(failures: int, first_retry_s: float, ttl_s: float) -> float:
@@ -99,11 +100,19 @@ class SnapshotStore(abc.ABC):
 
     @abc.abstractmethod
     def register(
-        self, key: str, fetch: Fetch, *, ttl_s: float, upstream: str, model: Any = None
+        self,
+        key: str,
+        fetch: Fetch,
+        *,
+        ttl_s: float,
+        upstream: str,
+        model: Any = None,
+        poll: bool = True,
     ) -> None:
         """Register ``key``, fetched by ``fetch`` and fresh for ``ttl_s`` seconds.
 
         ``upstream`` groups keys that share a rate limit (for example ``uptimerobot``).
+        ``poll=False`` keeps the poller away from the key: it is refreshed only when read.
         Registering a key again replaces how it is fetched and keeps its value.
         """
 

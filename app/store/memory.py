@@ -101,12 +101,19 @@ class MemorySnapshotStore(SnapshotStore):
     # --- registration and plain accessors ------------------------------------------------------
 
     def register(
-        self, key: str, fetch: Fetch, *, ttl_s: float, upstream: str, model: Any = None
+        self,
+        key: str,
+        fetch: Fetch,
+        *,
+        ttl_s: float,
+        upstream: str,
+        model: Any = None,
+        poll: bool = True,
     ) -> None:
         if ttl_s <= 0:
             raise ValueError(f"ttl_s for snapshot key {key!r} must be positive, got {ttl_s}")
         registration = Registration(
-            key=key, fetch=fetch, ttl_s=ttl_s, upstream=upstream, model=model
+            key=key, fetch=fetch, ttl_s=ttl_s, upstream=upstream, model=model, poll=poll
         )
         entry = self._entries.get(key)
         if entry is None:

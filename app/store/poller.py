@@ -99,9 +99,10 @@ class Poller:
     async def run_once(self, now: datetime) -> datetime | None:
         """Refresh every key due at ``now`` and return when the next key is due.
 
-        Returns ``None`` when no key is registered.
+        Returns ``None`` when no key is registered. Keys registered with ``poll=False`` are
+        left alone.
         """
-        registered = self._store.keys()
+        registered = [key for key in self._store.keys() if self._store.registration(key).poll]
         due_keys: dict[str, list[str]] = {}
         for key in registered:
             if self.due_at(key, now) <= now:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from app.demo.state import FaultPlan
 from tests.api.conftest import Harness
 
 WEEKLY = "/api/v1/admin/reports/weekly"
@@ -300,3 +301,15 @@ async def test_openapi_documents_markdown_response(harness: Harness) -> None:
     content = spec["paths"][WEEKLY]["get"]["responses"]["200"]["content"]
     assert {"application/json", "text/markdown"} <= set(content)
     assert "422" in spec["paths"][WEEKLY]["get"]["responses"]
+
+
+async def test_report_keys_leave_readiness_alone(harness: Harness) -> None:
+    await harness.client.get("/api/v1/status")
+    harness.faults["sentry"] = FaultPlan(error_status=500)
+    await harness.admin_get("/api/v1/admin/reports/weekly", params={"week": "2026-W47"})
+    harness.faults["sentry"] = FaultPlan()
+
+    body = (await harness.client.get("/readyz")).json()
+
+    assert body["status"] == "ready"
+    assert all(not item["key"].startswith("report:") for item in body["sources"])

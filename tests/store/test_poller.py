@@ -297,3 +297,25 @@ async def test_loop_sleeps_until_next_due_key(make_store: StoreFactory, clock: F
     await poller.stop()
 
     assert delays == [15, 15]
+
+
+async def test_poller_leaves_unpolled_keys_alone() -> None:
+    from datetime import UTC, datetime
+
+    from app.store.memory import MemorySnapshotStore
+    from app.store.poller import Poller
+
+    calls: list[str] = []
+
+    async def fetch() -> str:
+        calls.append("fetched")
+        return "value"
+
+    store = MemorySnapshotStore(max_stale_s=3600, fetch_timeout_s=5)
+    store.register("report:week", fetch, ttl_s=60, upstream="sentry", poll=False)
+    poller = Poller(store)
+
+    next_due = await poller.run_once(datetime(2026, 12, 4, tzinfo=UTC))
+
+    assert calls == []
+    assert next_due is None
