@@ -7,7 +7,7 @@ groups of one, so their outages still become (private, P3) incidents.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -193,15 +193,21 @@ def evaluate_component(
     settings: Settings,
     now: datetime,
     alerts: Sequence[Alert],
+    *,
+    monitors_by_id: Mapping[int, Monitor] | None = None,
 ) -> ComponentStatus:
     """Judge one component from its monitors and projects; uptime is filled in by the caller.
 
     A configured monitor that matches nothing, or all monitors when UptimeRobot data is
-    absent, counts as an unknown part.
+    absent, counts as an unknown part. ``monitors_by_id`` indexes the snapshot's monitors; a
+    caller judging many components passes it, so that each does not index them again.
     """
-    by_id = {
-        monitor.id: monitor for monitor in (snapshot.monitors.monitors if snapshot.monitors else [])
-    }
+    by_id = monitors_by_id
+    if by_id is None:
+        by_id = {
+            monitor.id: monitor
+            for monitor in (snapshot.monitors.monitors if snapshot.monitors else [])
+        }
     parts: list[PartStatus] = []
     monitor_states: list[ComponentState] = []
     for monitor_id in definition.monitor_ids:

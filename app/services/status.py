@@ -84,13 +84,26 @@ def evaluate(snapshot: SystemSnapshot, settings: Settings, now: datetime) -> Sys
     ]
 
     as_of = _ratios_as_of(snapshot)
+    by_id = {monitor.id: monitor for monitor in monitors}
     components = [
-        _component_status(definition, snapshot, settings, now, alerts, timeline, as_of)
+        _component_status(definition, snapshot, settings, now, alerts, timeline, as_of, by_id)
         for definition, timeline in zip(definitions, group_timelines, strict=True)
         if definition.is_public
     ]
+    component_names: dict[int, list[str]] = {}
+    for definition in public:
+        for monitor_id in dict.fromkeys(definition.monitor_ids):
+            component_names.setdefault(monitor_id, []).append(definition.name)
     summaries = [
-        _monitor_summary(monitor, public, settings, critical_ids, timelines, now, as_of)
+        _monitor_summary(
+            monitor,
+            component_names.get(monitor.id, []),
+            settings,
+            critical_ids,
+            timelines,
+            now,
+            as_of,
+        )
         for monitor in monitors
     ]
 
@@ -167,17 +180,18 @@ def _component_status(
     alerts: Sequence[Alert],
     timeline: Timeline,
     as_of: datetime,
+    by_id: dict[int, Monitor],
 ) -> ComponentStatus:
-    status = evaluate_component(definition, snapshot, settings, now, alerts)
-    monitors = snapshot.monitors.monitors if snapshot.monitors else []
-    ratios = [monitor.uptime_ratios for monitor in monitors if monitor.id in definition.monitor_ids]
+    status = evaluate_component(definition, snapshot, settings, now, alerts, monitors_by_id=by_id)
+    ids = dict.fromkeys(definition.monitor_ids)
+    ratios = [by_id[monitor_id].uptime_ratios for monitor_id in ids if monitor_id in by_id]
     uptime = [*ratio_uptime(ratios, as_of), month_to_date_uptime(timeline, now)]
     return status.model_copy(update={"uptime": uptime, "daily": daily_uptime(timeline, now)})
 
 
 def _monitor_summary(
     monitor: Monitor,
-    public: Sequence[ComponentDefinition],
+    component_names: list[str],
     settings: Settings,
     critical_ids: frozenset[int],
     timelines: dict[int, Timeline],
@@ -192,7 +206,7 @@ def _monitor_summary(
         status=monitor.status,
         state=state,
         reason=reason,
-        components=[d.name for d in public if monitor.id in d.monitor_ids],
+        components=component_names,
         in_maintenance=in_maintenance(monitor, now),
         is_critical=monitor.id in critical_ids,
         average_response_time_ms=monitor.average_response_time_ms,

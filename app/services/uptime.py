@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import functools
 import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from fractions import Fraction
 
@@ -37,6 +38,12 @@ class SegmentState(StrEnum):
 
 
 MEASURED_STATES = frozenset({SegmentState.UP, SegmentState.DOWN})
+# Iterating an enum class is slow, and tallies run once per day per component.
+_SEGMENT_STATES = tuple(SegmentState)
+
+# Figures and daily bars are frozen and mostly alike (a day fully up looks the same for every
+# component), so equal ones are built once and shared. This bounds how many are kept.
+_SHARED_FIGURES = 4096
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,8 @@ def uptime_percent(measured: timedelta, down: timedelta) -> float | None:
     if measured_us <= 0:
         return None
     down_us = min(max(_microseconds(down), 0), measured_us)
+    if down_us == 0:
+        return 100.0
     return round_percent(Fraction((measured_us - down_us) * 100, measured_us))
 
 
@@ -429,7 +438,7 @@ class _Sweep:
     down: dict[int, Segment] = field(default_factory=dict)
     up: dict[int, frozenset[int]] = field(default_factory=dict)
     state_counts: dict[SegmentState, int] = field(
-        default_factory=lambda: dict.fromkeys(SegmentState, 0)
+        default_factory=lambda: dict.fromkeys(_SEGMENT_STATES, 0)
     )
 
     def enter(self, index: int, segment: Segment) -> None:
@@ -476,7 +485,7 @@ def _tally_sorted(
     timeline: Timeline, segment_ends: Sequence[datetime], start: datetime, end: datetime
 ) -> Tally:
     window = max(end - start, _ZERO)
-    totals = dict.fromkeys(SegmentState, _ZERO)
+    totals = dict.fromkeys(_SEGMENT_STATES, _ZERO)
     covered = _ZERO
     position = bisect.bisect_right(segment_ends, start)
     while position < len(timeline) and timeline[position].start < end:
@@ -513,7 +522,7 @@ def next_month_start(moment: datetime) -> datetime:
 def window_uptime(timeline: Timeline, start: datetime, end: datetime, label: str) -> UptimeFigure:
     """Compute the log-based uptime figure of ``timeline`` over ``[start, end)``."""
     counts = tally(timeline, start, end)
-    return UptimeFigure(
+    return _shared_figure(
         window=label,
         source=UptimeSource.LOGS,
         percent=uptime_percent(counts.measured, counts.down),
@@ -522,6 +531,57 @@ def window_uptime(timeline: Timeline, start: datetime, end: datetime, label: str
         downtime_s=counts.down.total_seconds(),
         measured_s=counts.measured.total_seconds(),
     )
+
+
+def _shared_figure(
+    *,
+    window: str,
+    source: UptimeSource,
+    percent: float | None,
+    window_start: datetime,
+    window_end: datetime,
+    downtime_s: float | None = None,
+    measured_s: float | None = None,
+) -> UptimeFigure:
+    # Equal datetimes in different time zones serialise differently, so the zones are part of
+    # the cache key.
+    return _cached_figure(
+        window,
+        source,
+        percent,
+        (window_start, window_start.tzinfo),
+        (window_end, window_end.tzinfo),
+        downtime_s,
+        measured_s,
+    )
+
+
+@functools.lru_cache(maxsize=_SHARED_FIGURES, typed=True)
+def _cached_figure(
+    window: str,
+    source: UptimeSource,
+    percent: float | None,
+    start: tuple[datetime, tzinfo | None],
+    end: tuple[datetime, tzinfo | None],
+    downtime_s: float | None,
+    measured_s: float | None,
+) -> UptimeFigure:
+    return UptimeFigure(
+        window=window,
+        source=source,
+        percent=percent,
+        window_start=start[0],
+        window_end=end[0],
+        downtime_s=downtime_s,
+        measured_s=measured_s,
+    )
+
+
+@functools.lru_cache(maxsize=_SHARED_FIGURES, typed=True)
+def _shared_daily(
+    day: date, percent: float | None, downtime_s: float, measured_s: float
+) -> DailyUptime:
+    return DailyUptime(day=day, percent=percent, downtime_s=downtime_s, measured_s=measured_s)
 
 
 def month_to_date_uptime(timeline: Timeline, now: datetime) -> UptimeFigure:
@@ -546,11 +606,11 @@ def daily_uptime(
         finish = min(begin + timedelta(days=1), now)
         counts = _tally_sorted(timeline, segment_ends, begin, finish)
         buckets.append(
-            DailyUptime(
-                day=day,
-                percent=uptime_percent(counts.measured, counts.down),
-                downtime_s=counts.down.total_seconds(),
-                measured_s=counts.measured.total_seconds(),
+            _shared_daily(
+                day,
+                uptime_percent(counts.measured, counts.down),
+                counts.down.total_seconds(),
+                counts.measured.total_seconds(),
             )
         )
     return buckets
@@ -576,7 +636,7 @@ def ratio_uptime(ratios: Sequence[dict[int, float | None]], as_of: datetime) -> 
         values = [normalize_ratio(ratio.get(days)) for ratio in ratios]
         known = [value for value in values if value is not None]
         figures.append(
-            UptimeFigure(
+            _shared_figure(
                 window=ratio_label(days),
                 source=UptimeSource.UPTIMEROBOT_RATIO,
                 percent=min(known) if known else None,

@@ -302,3 +302,19 @@ def test_component_parts_are_private() -> None:
     assert "parts" not in public
     assert "missing_monitors" not in public
     assert public["state"] == "major_outage"
+
+
+def test_shared_monitor_index_gives_same_status() -> None:
+    settings = make_settings(components=API_MAP)
+    monitors = [
+        make_monitor(790000001, "Frontend", status=MonitorStatus.DOWN),
+        make_monitor(790000002, "Backend API"),
+        make_monitor(790000003, "Database health"),
+    ]
+    snapshot = snapshot_of(monitors)
+    by_id = {monitor.id: monitor for monitor in monitors}
+
+    for definition in resolve_components(monitors, settings):
+        indexed = evaluate_component(definition, snapshot, settings, NOW, [], monitors_by_id=by_id)
+
+        assert indexed == evaluate_component(definition, snapshot, settings, NOW, [])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from fractions import Fraction
 
 import pytest
@@ -144,6 +144,18 @@ def test_ratio_uptime_lists_standard_windows_without_ratios() -> None:
 
     assert [figure.window for figure in figures] == ["24h", "7d", "30d", "90d"]
     assert all(figure.percent is None for figure in figures)
+
+
+def test_ratio_uptime_keeps_time_zone_of_equal_instant() -> None:
+    as_of = at("2026-03-10T12:00:00")
+    berlin = as_of.astimezone(timezone(timedelta(hours=1)))
+
+    in_utc = ratio_uptime([{1: 100.0}], as_of)
+    in_berlin = ratio_uptime([{1: 100.0}], berlin)
+
+    assert in_utc[0].window_end.utcoffset() == timedelta(0)
+    assert in_berlin[0].window_end.utcoffset() == timedelta(hours=1)
+    assert in_berlin[0].model_dump_json() != in_utc[0].model_dump_json()
 
 
 def test_ratio_uptime_labels_custom_window() -> None:
@@ -468,6 +480,21 @@ def test_days_without_data_are_none() -> None:
 
     assert [bucket.percent for bucket in buckets] == [None, None, 100.0, 100.0]
     assert buckets[-1].measured_s == 12 * 3600.0
+
+
+def test_equal_daily_bars_are_shared() -> None:
+    now = at("2026-03-10T12:00:00")
+    logs = [log(LogType.STARTED, now - 100 * DAY)]
+    first = daily_uptime(
+        build_monitor_timeline(monitor(logs, monitor_id=1), now - 100 * DAY, now), now
+    )
+    second = daily_uptime(
+        build_monitor_timeline(monitor(logs, monitor_id=2), now - 100 * DAY, now), now
+    )
+
+    assert first == second
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    assert {bar.percent for bar in first} == {100.0}
 
 
 def test_status_page_has_one_bucket_per_day() -> None:
