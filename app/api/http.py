@@ -44,14 +44,23 @@ def public_bytes(
     return Response(content=body, media_type=media_type, headers=headers)
 
 
+def json_bytes(model: BaseModel) -> bytes:
+    """Serialise ``model`` as ``model_dump_json()`` does, straight to bytes.
+
+    Encoding the ``str`` that ``model_dump_json()`` returns would hold a second copy of the body,
+    which for a large dashboard is megabytes at the peak of the request.
+    """
+    return model.__pydantic_serializer__.to_json(model)
+
+
 def public_model(request: Request, model: BaseModel, settings: Settings) -> Response:
-    return public_bytes(request, model.model_dump_json().encode(), settings)
+    return public_bytes(request, json_bytes(model), settings)
 
 
 def admin_model(model: BaseModel) -> Response:
     """An admin response: never stored by a shared or browser cache."""
     return Response(
-        content=model.model_dump_json(),
+        content=json_bytes(model),
         media_type="application/json",
         headers={"Cache-Control": ADMIN_CACHE_CONTROL},
     )
