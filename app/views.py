@@ -147,6 +147,7 @@ class StatusViews:
         self._clock = clock
         self._view: StatusView | None = None
         self._store_version = -1
+        self._rebuilding: asyncio.Task[StatusView] | None = None
 
     def keys(self) -> list[str]:
         """List the store keys the status is built from, leaving out report keys."""
@@ -166,8 +167,10 @@ class StatusViews:
     async def current(self) -> StatusView:
         """Return the view for the current snapshots, rebuilding it only when they changed.
 
-        Raises ``DataUnavailable`` when no key has any usable data (a cold start with every
-        upstream failing); with some data, the missing parts show as unknown instead.
+        Concurrent callers share one rebuild, so a burst of requests arriving as the view
+        expires evaluates the rules once, not once per request. Raises ``DataUnavailable``
+        when no key has any usable data (a cold start with every upstream failing); with some
+        data, the missing parts show as unknown instead.
         """
         now = self._clock()
         view = self._view
@@ -178,6 +181,23 @@ class StatusViews:
         ):
             return view
 
+        rebuilding = self._rebuilding
+        if rebuilding is None:
+            rebuilding = asyncio.create_task(self._rebuild(), name="status-view-rebuild")
+            self._rebuilding = rebuilding
+            rebuilding.add_done_callback(self._rebuild_done)
+        # A caller that gives up (a client that disconnects) must not cancel the shared rebuild.
+        return await asyncio.shield(rebuilding)
+
+    def _rebuild_done(self, rebuilding: asyncio.Task[StatusView]) -> None:
+        if self._rebuilding is rebuilding:
+            self._rebuilding = None
+        if not rebuilding.cancelled():
+            # Marks the error as seen when every caller that waited has gone.
+            rebuilding.exception()
+
+    async def _rebuild(self) -> StatusView:
+        view = self._view
         version = self._store.version
         reads = await read_many(self._store, self.keys(), observer=self._read_observer)
         if reads and not any(read.available for read in reads.values()):

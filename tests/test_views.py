@@ -1,0 +1,91 @@
+"""StatusViews: one shared evaluation for concurrent readers of the status."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+import app.views
+from app.config import Settings
+from app.errors import DataUnavailable
+from app.models.upstream import Monitor, MonitorsSnapshot
+from app.store.memory import MemorySnapshotStore
+from app.views import MONITORS_KEY, StatusViews
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+READERS = 50
+
+
+def _settings() -> Settings:
+    return Settings(_env_file=None, demo_mode=True)  # type: ignore[call-arg]
+
+
+async def _monitors() -> MonitorsSnapshot:
+    return MonitorsSnapshot(monitors=[Monitor(id=1, name="API")], total=1, pages=1)
+
+
+def _views(fetch: Any = _monitors) -> StatusViews:
+    store = MemorySnapshotStore(max_stale_s=600, fetch_timeout_s=1.0)
+    store.register(MONITORS_KEY, fetch, ttl_s=60, upstream="uptimerobot", model=MonitorsSnapshot)
+    return StatusViews(store, _settings(), clock=lambda: NOW)
+
+
+@pytest.fixture
+def evaluations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    evaluate = app.views.evaluate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(app.views, "evaluate", counting)
+    return calls
+
+
+async def test_concurrent_readers_share_one_evaluation(evaluations: list[int]) -> None:
+    views = _views()
+
+    results = await asyncio.gather(*(views.current() for _ in range(READERS)))
+
+    assert len(evaluations) == 1
+    assert all(view is results[0] for view in results)
+
+
+async def test_failed_rebuild_reaches_every_reader() -> None:
+    async def failing() -> MonitorsSnapshot:
+        raise TimeoutError
+
+    views = _views(failing)
+
+    results = await asyncio.gather(
+        *(views.current() for _ in range(READERS)), return_exceptions=True
+    )
+
+    assert all(isinstance(result, DataUnavailable) for result in results)
+    with pytest.raises(DataUnavailable):
+        await views.current()
+
+
+async def test_cancelled_reader_leaves_rebuild_running(evaluations: list[int]) -> None:
+    gate = asyncio.Event()
+
+    async def gated() -> MonitorsSnapshot:
+        await gate.wait()
+        return await _monitors()
+
+    views = _views(gated)
+    leaving = asyncio.create_task(views.current())
+    staying = asyncio.create_task(views.current())
+    await asyncio.sleep(0)
+    leaving.cancel()
+    gate.set()
+
+    view = await staying
+
+    assert leaving.cancelled()
+    assert view.public_body
+    assert len(evaluations) == 1
