@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from app.api.deps import RuntimeDep
+from app.api.errors import error_responses
 from app.api.http import admin_model
 from app.auth import AdminUser
 from app.errors import InvalidParameter, NotFound
@@ -27,7 +28,7 @@ from app.models.admin import (
 from app.models.upstream import IssueLevel, IssueStatus
 from app.services import admin_view
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=error_responses(401, 403, 503))
 
 MAX_PER_PAGE = 100
 
@@ -53,7 +54,7 @@ async def monitors(runtime: RuntimeDep, user: AdminUser) -> Response:
     "/monitors/{monitor_id}",
     response_model=MonitorDetail,
     summary="One monitor in detail",
-    responses={404: {"description": "No monitor with this id."}},
+    responses=error_responses(404, 422, descriptions={404: "No monitor with this id."}),
 )
 async def monitor_detail(
     runtime: RuntimeDep,
@@ -71,7 +72,14 @@ async def monitor_detail(
     return admin_model(detail)
 
 
-@router.get("/errors", response_model=ErrorPage, summary="Sentry issues, filtered and paged")
+@router.get(
+    "/errors",
+    response_model=ErrorPage,
+    summary="Sentry issues, filtered and paged",
+    responses=error_responses(
+        422, descriptions={422: "A parameter is invalid or names an unknown project."}
+    ),
+)
 async def errors(
     runtime: RuntimeDep,
     user: AdminUser,
@@ -128,7 +136,12 @@ async def sla(runtime: RuntimeDep, user: AdminUser) -> Response:
     return admin_model(SlaBody(**envelope, sla=view.status.sla))
 
 
-@router.get("/incidents", response_model=IncidentsBody, summary="Incidents with priority")
+@router.get(
+    "/incidents",
+    response_model=IncidentsBody,
+    summary="Incidents with priority",
+    responses=error_responses(422),
+)
 async def incidents(
     runtime: RuntimeDep,
     user: AdminUser,
@@ -165,7 +178,12 @@ async def sources(runtime: RuntimeDep, user: AdminUser) -> Response:
     return admin_model(SourcesBody(**envelope, upstreams=upstreams))
 
 
-@router.post("/refresh", response_model=RefreshBody, summary="Refresh every source now")
+@router.post(
+    "/refresh",
+    response_model=RefreshBody,
+    summary="Refresh every source now",
+    responses=error_responses(429),
+)
 async def refresh(runtime: RuntimeDep, user: AdminUser) -> Response:
     """Fetch every snapshot key now (joining fetches already in flight). Upstream rate limits
     still apply: a rate-limited upstream keeps its data and says so."""

@@ -5,19 +5,29 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import RuntimeDep
+from app.api.errors import error_responses
 from app.api.http import admin_model, public_model
 from app.auth import AdminUser
 from app.models.api import LegacyErrorStats, LegacyIncidents, LegacyStatus
 from app.services.public_view import to_legacy_incidents, to_legacy_status
 
-public_router = APIRouter(prefix="/api/monitoring", tags=["compatibility"])
-admin_router = APIRouter(prefix="/api/monitoring", tags=["compatibility"])
+public_router = APIRouter(
+    prefix="/api/monitoring", tags=["compatibility"], responses=error_responses(429, 503)
+)
+admin_router = APIRouter(
+    prefix="/api/monitoring", tags=["compatibility"], responses=error_responses(401, 403, 503)
+)
 
 BACKEND_PROJECT = "backend"
 FRONTEND_PROJECT = "frontend"
 
 
-@public_router.get("/public-status", response_model=LegacyStatus, summary="Legacy public status")
+@public_router.get(
+    "/public-status",
+    response_model=LegacyStatus,
+    summary="Legacy public status",
+    responses={304: {"description": "The client's copy (If-None-Match) is current."}},
+)
 async def public_status(request: Request, runtime: RuntimeDep) -> Response:
     """One row per public component; `overall_status` is `operational` unless something is
     down or degraded (a paused monitor is not)."""

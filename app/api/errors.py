@@ -7,11 +7,13 @@ replaced here so a client handles one shape, and no traceback or upstream text e
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import LookoutError
@@ -33,6 +35,65 @@ _CODES_BY_STATUS = {
 }
 
 _SAFE_HEADERS = {"www-authenticate", "retry-after", "allow"}
+
+
+class ErrorBody(BaseModel):
+    """The JSON body of every error response."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"detail": "No monitor with id 12345.", "code": "not_found"}}
+    )
+
+    detail: str = Field(description="What went wrong, in a sentence.")
+    code: str = Field(description="Stable machine-readable code, e.g. `not_found`.")
+
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": '`Bearer`, or `Bearer error="invalid_token"` for a rejected token.',
+        "schema": {"type": "string"},
+    }
+}
+
+# The standard OpenAPI documentation of each error status: description and response headers.
+_ERROR_DOCS: dict[int, tuple[str, dict[str, Any]]] = {
+    401: ("The bearer token is missing or invalid.", _WWW_AUTHENTICATE),
+    403: ("The bearer token is valid but does not grant an admin role.", {}),
+    404: ("Nothing exists at this path.", {}),
+    422: ("A parameter is invalid; `detail` names it.", {}),
+    429: ("Too many requests from this client; retry after `Retry-After` seconds.", _RETRY_AFTER),
+    503: ("No upstream data is available yet; retry after `Retry-After` seconds.", _RETRY_AFTER),
+}
+
+
+def error_doc(description: str, headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Document one error response whose body is ``ErrorBody``, for a route's ``responses``."""
+    doc: dict[str, Any] = {"model": ErrorBody, "description": description}
+    if headers:
+        doc["headers"] = dict(headers)
+    return doc
+
+
+def error_responses(
+    *statuses: int, descriptions: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """Document the error responses ``statuses`` with their standard descriptions and headers.
+
+    ``descriptions`` replaces the standard description of some statuses, for example to say
+    what a route's 404 means.
+    """
+    custom = descriptions or {}
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        description, headers = _ERROR_DOCS[status]
+        documented[status] = error_doc(custom.get(status, description), headers)
+    return documented
 
 
 def error_response(

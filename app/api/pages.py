@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from cachetools import LRUCache
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
 
 from app.api.deps import RuntimeDep
+from app.api.errors import error_doc, error_responses
 from app.api.http import public_bytes
 from app.errors import NotFound
 from app.models.status import ComponentStatus, SystemStatus
@@ -25,7 +25,7 @@ from app.views import etag_of
 if TYPE_CHECKING:
     from app.main import Runtime
 
-router = APIRouter(tags=["public pages"])
+router = APIRouter(tags=["public pages"], responses=error_responses(429))
 
 # Badges are often shown through image proxies that keep a copy for as long as Cache-Control
 # allows, so every view revalidates with the ETag instead.
@@ -34,20 +34,9 @@ SVG_MEDIA_TYPE = "image/svg+xml"
 ATOM_MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 
 
-class ErrorBody(BaseModel):
-    """The JSON body of every error response."""
-
-    detail: str = Field(description="What went wrong, in a sentence.")
-    code: str = Field(description="Stable machine-readable code, e.g. `not_found`.")
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
 _NOT_MODIFIED = {"description": "The client's copy (If-None-Match) is current."}
-_UNAVAILABLE = _error("No upstream data is available yet. Retry after `Retry-After` seconds.")
-_UNKNOWN_COMPONENT = _error("No public component has this slug.")
+_UNAVAILABLE = error_responses(503)[503]
+_UNKNOWN_COMPONENT = error_doc("No public component has this slug.")
 
 ComponentSlug = Annotated[
     str, Path(description="Component id: the slug of its public name, e.g. `api`.")
@@ -123,7 +112,7 @@ def _component(status: SystemStatus, slug: str) -> ComponentStatus:
             "bars, uptime figures, and active and past incidents.",
         },
         304: _NOT_MODIFIED,
-        422: _error("`refresh` is not a whole number of seconds from 10 to 3600."),
+        422: error_doc("`refresh` is not a whole number of seconds from 10 to 3600."),
         503: _UNAVAILABLE,
     },
 )
@@ -214,7 +203,7 @@ async def status_badge(request: Request, runtime: RuntimeDep) -> Response:
         },
         304: _NOT_MODIFIED,
         404: _UNKNOWN_COMPONENT,
-        422: _error("`window` is not one of `24h`, `7d`, `30d`, `90d`."),
+        422: error_doc("`window` is not one of `24h`, `7d`, `30d`, `90d`."),
         503: _UNAVAILABLE,
     },
 )
@@ -248,7 +237,7 @@ async def uptime_badge(
     "/badge/{component}.json",
     summary="Component status for a shields.io endpoint badge",
     response_model=pages.ShieldsEndpoint,
-    responses={304: _NOT_MODIFIED, 404: _UNKNOWN_COMPONENT, 503: _UNAVAILABLE},
+    responses={304: _NOT_MODIFIED, 404: _UNKNOWN_COMPONENT, **error_responses(422, 503)},
 )
 async def shields_badge(
     request: Request, runtime: RuntimeDep, component: ComponentSlug

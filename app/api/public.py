@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from app.api.deps import RuntimeDep
+from app.api.errors import error_responses
 from app.api.http import public_bytes, public_model
 from app.models.api import PublicStatus, StatuspageStatusBody, StatuspageSummary
 from app.services.public_view import to_statuspage_status, to_statuspage_summary
 
-router = APIRouter(tags=["public"])
+router = APIRouter(tags=["public"], responses=error_responses(429, 503))
 
 _NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "The client's copy (If-None-Match) is current."}

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import RuntimeDep
+from app.api.errors import error_responses
 from app.api.http import ADMIN_CACHE_CONTROL, admin_model
 from app.auth import AdminUser
 from app.models.report import WeeklyReport
@@ -16,7 +17,9 @@ from app.reports.render import render_html, render_markdown
 if TYPE_CHECKING:
     from app.main import Runtime
 
-router = APIRouter(prefix="/api/v1/admin/reports", tags=["reports"])
+router = APIRouter(
+    prefix="/api/v1/admin/reports", tags=["reports"], responses=error_responses(401, 403)
+)
 
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -32,10 +35,14 @@ WeekParam = Annotated[
     ),
 ]
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    422: {"description": "The week is malformed, has not started, or is older than 90 days."},
-    503: {"description": "No data for the week can be had yet."},
-}
+_ERRORS = error_responses(
+    422,
+    503,
+    descriptions={
+        422: "The week is malformed, has not started, or is older than 90 days.",
+        503: "No data for the week can be had yet; retry after `Retry-After` seconds.",
+    },
+)
 
 
 async def _weekly_report(runtime: Runtime, week: str | None) -> WeeklyReport:

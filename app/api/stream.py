@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 
+from app.api.errors import error_responses
 from app.live import LiveUpdates, StatusBroadcaster, StatusEvent
 
 router = APIRouter(tags=["public"])
@@ -31,7 +32,8 @@ BroadcasterDep = Annotated[StatusBroadcaster, Depends(get_broadcaster)]
         200: {
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
             "description": "An endless stream of `status` events and `: ping` comments.",
-        }
+        },
+        **error_responses(422, 429),
     },
 )
 async def stream_status(

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from app.api.deps import RuntimeDep
+from app.api.errors import error_doc
 from app.errors import InvalidParameter, LookoutError, PayloadTooLarge
 from app.live import LiveUpdates
 from app.services.webhooks import (
@@ -52,9 +53,9 @@ LiveDep = Annotated[LiveUpdates, Depends(get_live)]
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": WebhookReceipt, "description": "A duplicate delivery, which changed nothing."},
-    404: {"description": "Webhooks of this source are not configured, or the token is unknown."},
-    413: {"description": "The body exceeds `WEBHOOK_MAX_BODY_BYTES`."},
-    422: {"description": "A field is missing or malformed, and the detail names it."},
+    404: error_doc("Webhooks of this source are not configured, or the token is unknown."),
+    413: error_doc("The body exceeds `WEBHOOK_MAX_BODY_BYTES`."),
+    422: error_doc("A field is missing or malformed, and the detail names it."),
 }
 
 
@@ -145,7 +146,7 @@ async def receive_uptimerobot_alert(
     summary="Sentry integration webhook",
     responses={
         **_RESPONSES,
-        401: {"description": "The signature is missing or wrong, or the timestamp is stale."},
+        401: error_doc("The signature is missing or wrong, or the timestamp is stale."),
     },
 )
 async def receive_sentry_hook(request: Request, runtime: RuntimeDep, live: LiveDep) -> JSONResponse:

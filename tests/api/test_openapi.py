@@ -1,0 +1,223 @@
+"""The OpenAPI spec front ends generate types from: named schemas, documented errors and the
+bearer scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.main import create_app
+from app.observability.ratelimit import rule_for
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+LEGACY_ADMIN_PATHS = {
+    "/api/monitoring/system-status",
+    "/api/monitoring/error-stats",
+    "/api/monitoring/incidents",
+}
+ERROR_SCHEMA = "#/components/schemas/ErrorBody"
+# Operations that never return 503, because they read no snapshot or (webhooks) accept the call.
+NEVER_UNAVAILABLE = {
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/api/v1/status/stream"),
+    ("post", "/api/v1/webhooks/uptimerobot/{token}"),
+    ("post", "/api/v1/webhooks/sentry"),
+}
+# Readiness returns 503 with its own body, which lists every snapshot key, not an error body.
+READINESS = ("get", "/readyz")
+
+# Two models are named UptimeFigure (the public figure and the admin one), so FastAPI names their
+# components by module path. Renaming one of them gives both a plain name.
+MANGLED_SCHEMA_NAMES = {"app__models__api__UptimeFigure", "app__models__status__UptimeFigure"}
+
+
+@pytest.fixture(scope="module")
+def app() -> FastAPI:
+    settings = Settings(_env_file=None, demo_mode=True, poller_enabled=False)  # type: ignore[call-arg]
+    return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def spec(app: FastAPI) -> dict[str, Any]:
+    return app.openapi()
+
+
+def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield method, path, operation
+
+
+def is_admin(path: str) -> bool:
+    return path.startswith("/api/v1/admin/") or path in LEGACY_ADMIN_PATHS
+
+
+def json_schema_of(response: dict[str, Any]) -> dict[str, Any] | None:
+    content = response.get("content", {})
+    media = content.get("application/json")
+    if media is None:
+        return None
+    schema: dict[str, Any] = media.get("schema", {})
+    return schema
+
+
+def error_schema_problems(operation: dict[str, Any], status: str) -> list[str]:
+    """Say what is wrong with the documentation of one error status, or nothing."""
+    response = operation["responses"].get(status)
+    if response is None:
+        return [f"{status} is not documented"]
+    schema = json_schema_of(response)
+    if schema is None or schema.get("$ref") != ERROR_SCHEMA:
+        return [f"{status} does not use the error body: {response.get('content')}"]
+    return []
+
+
+def refs_in(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            yield ref.removeprefix("#/components/schemas/")
+        for value in node.values():
+            yield from refs_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from refs_in(value)
+
+
+def test_json_responses_reference_named_schemas(spec: dict[str, Any]) -> None:
+    unnamed = []
+    for method, path, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            schema = json_schema_of(response)
+            if schema is not None and "$ref" not in schema:
+                unnamed.append(f"{method.upper()} {path} {status}: {schema}")
+
+    assert unnamed == []
+
+
+def test_json_success_responses_are_named(spec: dict[str, Any]) -> None:
+    json_operations = 0
+    for method, path, operation in operations(spec):
+        success = operation["responses"].get("200") or operation["responses"].get("202")
+        schema = json_schema_of(success) if success else None
+        if schema is None:
+            continue
+        json_operations += 1
+        assert "$ref" in schema, f"{method.upper()} {path}"
+
+    assert json_operations >= 20
+
+
+def test_component_names_are_plain_model_names(spec: dict[str, Any]) -> None:
+    mangled = {name for name in spec["components"]["schemas"] if "__" in name}
+
+    assert mangled == MANGLED_SCHEMA_NAMES
+
+
+def test_admin_operations_document_auth_errors(spec: dict[str, Any]) -> None:
+    problems = [
+        f"{method.upper()} {path}: {problem}"
+        for method, path, operation in operations(spec)
+        if is_admin(path)
+        for status in ("401", "403")
+        for problem in error_schema_problems(operation, status)
+    ]
+
+    assert problems == []
+
+
+def test_operations_with_parameters_document_422(spec: dict[str, Any]) -> None:
+    problems = [
+        f"{method.upper()} {path}: {problem}"
+        for method, path, operation in operations(spec)
+        if operation.get("parameters")
+        for problem in error_schema_problems(operation, "422")
+    ]
+
+    assert problems == []
+
+
+def test_operations_reading_snapshots_document_503(spec: dict[str, Any]) -> None:
+    problems = [
+        f"{method.upper()} {path}: {problem}"
+        for method, path, operation in operations(spec)
+        if (method, path) not in NEVER_UNAVAILABLE and (method, path) != READINESS
+        for problem in error_schema_problems(operation, "503")
+    ]
+
+    assert problems == []
+
+
+def test_readiness_documents_503_with_its_own_body(spec: dict[str, Any]) -> None:
+    method, path = READINESS
+    response = spec["paths"][path][method]["responses"]["503"]
+
+    assert json_schema_of(response) == {"$ref": "#/components/schemas/Readiness"}
+
+
+def test_rate_limited_operations_document_429(spec: dict[str, Any]) -> None:
+    limited = [
+        (method, path, operation)
+        for method, path, operation in operations(spec)
+        if rule_for(method.upper(), path) is not None
+    ]
+    problems = [
+        f"{method.upper()} {path}: {problem}"
+        for method, path, operation in limited
+        for problem in error_schema_problems(operation, "429")
+    ]
+
+    assert len(limited) >= 10
+    assert problems == []
+
+
+def test_retry_after_is_documented_on_429_and_503(spec: dict[str, Any]) -> None:
+    missing = [
+        f"{method.upper()} {path} {status}"
+        for method, path, operation in operations(spec)
+        for status in ("429", "503")
+        if status in operation["responses"] and (method, path) != READINESS
+        if "Retry-After" not in operation["responses"][status].get("headers", {})
+    ]
+
+    assert missing == []
+
+
+def test_error_responses_use_the_error_body(spec: dict[str, Any]) -> None:
+    problems = [
+        f"{method.upper()} {path}: {problem}"
+        for method, path, operation in operations(spec)
+        for status in operation["responses"]
+        if status[0] in "45" and (method, path, status) != (*READINESS, "503")
+        for problem in error_schema_problems(operation, status)
+    ]
+
+    assert problems == []
+
+
+def test_bearer_scheme_is_declared(spec: dict[str, Any]) -> None:
+    schemes = spec["components"]["securitySchemes"]
+
+    assert schemes["HTTPBearer"]["type"] == "http"
+    assert schemes["HTTPBearer"]["scheme"] == "bearer"
+    assert schemes["HTTPBearer"]["bearerFormat"] == "JWT"
+
+
+def test_admin_operations_require_the_bearer_scheme(spec: dict[str, Any]) -> None:
+    admin = [(method, path, op) for method, path, op in operations(spec) if is_admin(path)]
+
+    assert len(admin) >= 15
+    for method, path, operation in admin:
+        assert operation.get("security") == [{"HTTPBearer": []}], f"{method.upper()} {path}"
+
+
+def test_public_operations_require_no_auth(spec: dict[str, Any]) -> None:
+    for method, path, operation in operations(spec):
+        if not is_admin(path):
+            assert "security" not in operation, f"{method.upper()} {path}"
