@@ -10,11 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.models.snapshot import Freshness
-from app.models.status import ErrorRate, Incident, MttrReport, Priority, SlaTargetName
+from app.models.status import (
+    INCIDENT_EXAMPLE,
+    ErrorRate,
+    Incident,
+    MttrReport,
+    Priority,
+    SlaTargetName,
+)
 from app.models.upstream import (
     CountPoint,
     IssuesSnapshot,
@@ -86,9 +94,9 @@ class ReportData:
 class ReportTarget(_Frozen):
     """One target over the week, its verdict and the change from the previous week."""
 
-    name: SlaTargetName
-    description: str
-    target: float
+    name: SlaTargetName = Field(description="`uptime`, `error_rate`, `response_time` or `mttr`.")
+    description: str = Field(description="The target in a sentence.")
+    target: float = Field(description="The target value, in `unit`.")
     unit: str = Field(description="`percent`, `ms` or `min`.")
     value: float | None = Field(description="The week's measured value; `None` without data.")
     met: bool | None = Field(description="`None` when nothing could be measured.")
@@ -169,7 +177,7 @@ class CertificateExpiry(_Frozen):
     monitor_id: int = Field(description="UptimeRobot monitor id.")
     monitor: str = Field(description="The monitor's friendly name.")
     brand: str | None = Field(default=None, description="Certificate issuer, if reported.")
-    expires_at: AwareDatetime
+    expires_at: AwareDatetime = Field(description="When the certificate expires.")
     days_left: float = Field(description="Days from the report's end; negative once expired.")
 
 
@@ -187,18 +195,202 @@ class ReportAlertRule(StrEnum):
 class FiredAlert(_Frozen):
     """An alert that fired during the week, as far as the week's data shows."""
 
-    rule: ReportAlertRule
+    rule: ReportAlertRule = Field(description="The rule that fired.")
     subject: str = Field(description="Monitor name or Sentry project.")
-    description: str
-    priority: Priority
+    description: str = Field(description="What happened, in a sentence.")
+    priority: Priority = Field(description="Priority of the alert.")
     at: AwareDatetime = Field(description="When it fired, or the start of the day or week.")
     value: float | None = Field(default=None, description="The measured value, in `unit`.")
     threshold: float | None = Field(default=None, description="The rule's limit, in `unit`.")
-    unit: str
+    unit: str = Field(
+        description="Unit of `value` and `threshold`, e.g. `min down`, `errors a day` or `days`."
+    )
+
+
+# FastAPI drops null values from examples in /openapi.json, so the example gives every required
+# nullable field a value.
+_ISSUE_EXAMPLE: dict[str, Any] = {
+    "id": "4610000017",
+    "short_id": "FRONTEND-H",
+    "title": "AxiosError: Request failed with status code 502",
+    "culprit": "lib/api.ts in handle",
+    "permalink": "https://example.sentry.io/issues/4610000017/",
+    "level": "error",
+    "status": "unresolved",
+    "substatus": "new",
+    "priority": "high",
+    "project_slug": "frontend",
+    "project_id": "4501002",
+    "count": 585,
+    "user_count": 577,
+    "first_seen": "2026-11-11T13:42:34Z",
+    "last_seen": "2026-12-04T08:45:15Z",
+    "is_unhandled": False,
+}
+_WEEKLY_REPORT_EXAMPLE: dict[str, Any] = {
+    "schema_version": 1,
+    "title": "Weekly monitoring report 2026-W49",
+    "week": {"label": "2026-W49", "start": "2026-11-30T00:00:00Z", "end": "2026-12-07T00:00:00Z"},
+    "previous_week": {
+        "label": "2026-W48",
+        "start": "2026-11-23T00:00:00Z",
+        "end": "2026-11-30T00:00:00Z",
+    },
+    "generated_at": "2026-12-04T16:00:00Z",
+    "as_of": "2026-12-04T16:00:00Z",
+    "partial": True,
+    "stale": False,
+    "notes": [
+        "Partial week: the data runs to 2026-12-04 16:00 UTC and the week ends 2026-12-07 "
+        "00:00 UTC. Changes compare it with the whole previous week."
+    ],
+    "targets": [
+        {
+            "name": "uptime",
+            "description": "Uptime of at least 99.9 %",
+            "target": 99.9,
+            "unit": "percent",
+            "value": 99.435,
+            "met": False,
+            "previous_value": 100.0,
+            "change": -0.565,
+            "method": (
+                "monitor logs: time any public monitor was down, counted once, over measured time"
+            ),
+            "reason": None,
+        },
+        {
+            "name": "error_rate",
+            "description": "Error rate below 1 % of requests",
+            "target": 1.0,
+            "unit": "percent",
+            "value": 0.918,
+            "met": True,
+            "previous_value": 0.4,
+            "change": 0.518,
+            "method": "Sentry: the worst project (backend, failure_rate) over the week",
+            "reason": None,
+        },
+    ],
+    "budget_month": "2026-12",
+    "budgets": [
+        {
+            "month": "2026-11",
+            "is_report_month": False,
+            "window_start": "2026-11-01T00:00:00Z",
+            "window_end": "2026-12-01T00:00:00Z",
+            "month_complete": True,
+            "target_percent": 99.9,
+            "budget_total_min": 43.2,
+            "budget_used_min": 0.0,
+            "budget_remaining_min": 43.2,
+            "budget_used_percent": 0.0,
+            "uptime_percent": 100.0,
+            "reason": None,
+        },
+        {
+            "month": "2026-12",
+            "is_report_month": True,
+            "window_start": "2026-12-01T00:00:00Z",
+            "window_end": "2026-12-04T16:00:00Z",
+            "month_complete": False,
+            "target_percent": 99.9,
+            "budget_total_min": 44.64,
+            "budget_used_min": 38.0,
+            "budget_remaining_min": 6.64,
+            "budget_used_percent": 85.13,
+            "uptime_percent": 99.28,
+            "reason": None,
+        },
+    ],
+    "incidents": [INCIDENT_EXAMPLE],
+    "mttr": {
+        "window_start": "2026-11-30T00:00:00Z",
+        "window_end": "2026-12-04T16:00:00Z",
+        "mttr_s": 2280.0,
+        "critical_mttr_s": 2280.0,
+        "resolved_count": 1,
+        "critical_resolved_count": 1,
+        "open_count": 0,
+    },
+    "top_issues_by_events": [_ISSUE_EXAMPLE],
+    "top_issues_by_users": [_ISSUE_EXAMPLE],
+    "new_issues": [],
+    "new_issue_count": 0,
+    "regressed_issues": [],
+    "regressed_issue_count": 0,
+    "errors": [
+        {
+            "project": "backend",
+            "total": 2261,
+            "previous_total": 1132,
+            "daily": [{"day": "2026-11-30", "count": 164}],
+            "error_rate": {
+                "project": "backend",
+                "percent": 0.918,
+                "method": "failure_rate",
+                "requests": 134400,
+                "errors": 2261,
+                "reason": None,
+            },
+            "previous_error_rate_percent": 0.4,
+            "transactions": 134400,
+            "lcp_p75_ms": None,
+        }
+    ],
+    "monitors": [
+        {
+            "id": 790000002,
+            "name": "Backend API",
+            "components": ["API"],
+            "uptime_percent": 99.435,
+            "uptimerobot_percent": 99.435,
+            "average_response_time_ms": 252.5,
+            "previous_average_response_time_ms": 239.9,
+            "daily": [{"day": "2026-11-30", "average_ms": 298.0}],
+        }
+    ],
+    "certificate_days": 30,
+    "certificates": [
+        {
+            "monitor_id": 790000001,
+            "monitor": "Frontend",
+            "brand": "Let's Encrypt",
+            "expires_at": "2026-12-24T16:00:00Z",
+            "days_left": 20.0,
+        }
+    ],
+    "alerts": [
+        {
+            "rule": "monitor_down",
+            "subject": "Backend API",
+            "description": "Backend API was down (API outage)",
+            "priority": "P0",
+            "at": "2026-12-02T11:12:00Z",
+            "value": 38.0,
+            "threshold": None,
+            "unit": "min down",
+        }
+    ],
+    "sources": [
+        {
+            "key": "uptimerobot:monitors",
+            "available": True,
+            "stale": False,
+            "fetched_at": "2026-12-04T16:00:00Z",
+            "age_s": 0.1,
+            "last_error": None,
+            "last_error_at": None,
+            "next_refresh_at": "2026-12-04T16:01:00Z",
+        }
+    ],
+}
 
 
 class WeeklyReport(_Frozen):
     """The weekly monitoring report of one ISO week (UTC)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": _WEEKLY_REPORT_EXAMPLE})
 
     schema_version: int = Field(default=REPORT_SCHEMA_VERSION, description="Version of this shape.")
     title: str = Field(description="Title, for example `Weekly monitoring report 2026-W49`.")
