@@ -281,9 +281,7 @@ class RedisSnapshotStore(SnapshotStore):
         model: Any = None,
         poll: bool = True,
     ) -> None:
-        self._fallback.register(
-            key, fetch, ttl_s=ttl_s, upstream=upstream, model=model, poll=poll
-        )
+        self._fallback.register(key, fetch, ttl_s=ttl_s, upstream=upstream, model=model, poll=poll)
         registration = self._fallback.registration(key)
         mirror = self._mirrors.get(key)
         if mirror is None:
