@@ -223,7 +223,7 @@ def test_unexampled_exceptions_are_still_needed(spec: dict[str, Any], name: str)
     assert "example" not in spec["components"]["schemas"][name]
 
 
-def test_response_examples_round_trip_through_their_models(spec: dict[str, Any]) -> None:
+def test_examples_round_trip_through_models(spec: dict[str, Any]) -> None:
     checked = 0
     for name in sorted(top_level_schemas(spec) - UNEXAMPLED_SCHEMAS):
         model = model_named(name)
@@ -340,7 +340,7 @@ def test_bearer_scheme_is_declared(spec: dict[str, Any]) -> None:
     assert schemes["HTTPBearer"]["bearerFormat"] == "JWT"
 
 
-def test_admin_operations_require_the_bearer_scheme(spec: dict[str, Any]) -> None:
+def test_admin_operations_require_bearer(spec: dict[str, Any]) -> None:
     admin = [(method, path, op) for method, path, op in operations(spec) if is_admin(path)]
 
     assert len(admin) >= 15
