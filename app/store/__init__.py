@@ -1,5 +1,7 @@
 """Snapshot store: keeps the last good value of each upstream resource and refreshes it."""
 
+from typing import TYPE_CHECKING, Any
+
 from app.store.base import Fetch, Registration, SnapshotStore, unavailable_read
 from app.store.fanout import (
     MONITORS_KEY,
@@ -13,7 +15,9 @@ from app.store.fanout import (
 )
 from app.store.memory import MemorySnapshotStore
 from app.store.poller import Poller
-from app.store.redis_store import RedisSnapshotStore
+
+if TYPE_CHECKING:
+    from app.store.redis_store import RedisSnapshotStore
 
 __all__ = [
     "MONITORS_KEY",
@@ -32,3 +36,12 @@ __all__ = [
     "system_keys",
     "unavailable_read",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The Redis client adds about 7 MB to a process, so it is imported on first use only.
+    if name == "RedisSnapshotStore":
+        from app.store.redis_store import RedisSnapshotStore
+
+        return RedisSnapshotStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,6 @@ from app.models.snapshot import SnapshotRead, SystemSnapshot
 from app.models.upstream import ErrorStats, IssuesSnapshot, MonitorsSnapshot, PerformanceStats
 from app.store.base import ERROR_KIND_UNEXPECTED, SnapshotStore, unavailable_read
 from app.store.memory import MemorySnapshotStore
-from app.store.redis_store import DEFAULT_KEY_PREFIX, RedisSnapshotStore
 
 logger = logging.getLogger(__name__)
 
@@ -145,18 +144,22 @@ def store_from_settings(
     *,
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], datetime] = _utc_now,
-    key_prefix: str = DEFAULT_KEY_PREFIX,
+    key_prefix: str | None = None,
 ) -> SnapshotStore:
     """Build the snapshot store the settings ask for: in-process, or Redis with ``REDIS_URL``.
 
-    ``key_prefix`` starts every Redis key, so deployments or tests can share one Redis.
+    ``key_prefix`` starts every Redis key (``lookout`` by default), so deployments or tests can
+    share one Redis. The Redis client is imported only here: it adds about 7 MB to a process,
+    which one without ``REDIS_URL`` never needs.
     """
     if settings.redis_url:
+        from app.store.redis_store import DEFAULT_KEY_PREFIX, RedisSnapshotStore
+
         return RedisSnapshotStore(
             settings.redis_url,
             max_stale_s=settings.max_stale_seconds,
             fetch_timeout_s=settings.fetch_timeout_seconds,
-            key_prefix=key_prefix,
+            key_prefix=DEFAULT_KEY_PREFIX if key_prefix is None else key_prefix,
             clock=clock,
             wall_clock=wall_clock,
         )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -182,3 +185,20 @@ async def test_store_from_settings_builds_memory_store(demo_settings: Settings) 
 
     assert isinstance(store, MemorySnapshotStore)
     await store.close()
+
+
+def test_app_without_redis_url_never_imports_redis() -> None:
+    script = (
+        "import sys\n"
+        "from app.config import Settings\n"
+        "from app.main import build_runtime\n"
+        "build_runtime(Settings(_env_file=None, demo_mode=True))\n"
+        "print('redis' in sys.modules)\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key.upper() != "REDIS_URL"}
+
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+
+    assert completed.stdout.strip() == "False"
