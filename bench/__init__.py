@@ -1,0 +1,1 @@
+"""Lookout's benchmarks: speed, upstream economy and memory, run with ``python -m bench``."""
