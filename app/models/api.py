@@ -80,7 +80,7 @@ class SourceFreshness(BaseModel):
     next_refresh_at: datetime | None = Field(description="When the next refresh is due.")
 
 
-class UptimeFigure(BaseModel):
+class PublicUptimeFigure(BaseModel):
     """A public component's uptime over one window."""
 
     window: str = Field(description="Window the figure covers: `24h`, `7d`, `30d` or `90d`.")
@@ -95,7 +95,7 @@ class PublicComponent(BaseModel):
     name: str = Field(description="Public component name from the component map.")
     status: ComponentState = Field(description="Statuspage vocabulary, plus `unknown`.")
     description: str | None = Field(default=None, description="Public description.")
-    uptime: list[UptimeFigure] = Field(description="Uptime over 24 h, 7 d, 30 d and 90 d.")
+    uptime: list[PublicUptimeFigure] = Field(description="Uptime over 24 h, 7 d, 30 d and 90 d.")
 
 
 class PublicIncident(BaseModel):

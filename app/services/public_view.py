@@ -19,6 +19,7 @@ from app.models.api import (
     PublicComponent,
     PublicIncident,
     PublicStatus,
+    PublicUptimeFigure,
     SourceFreshness,
     StatuspageComponent,
     StatuspageIncident,
@@ -27,7 +28,6 @@ from app.models.api import (
     StatuspageStatus,
     StatuspageStatusBody,
     StatuspageSummary,
-    UptimeFigure,
 )
 from app.models.snapshot import Freshness, SystemSnapshot
 from app.models.status import (
@@ -88,13 +88,13 @@ def public_components(status: SystemStatus) -> list[PublicComponent]:
     ]
 
 
-def _public_uptime(component: ComponentStatus) -> list[UptimeFigure]:
+def _public_uptime(component: ComponentStatus) -> list[PublicUptimeFigure]:
     by_window = {figure.window: figure for figure in component.uptime}
     figures = []
     for window in PUBLIC_UPTIME_WINDOWS:
         figure = by_window.get(window)
         figures.append(
-            UptimeFigure(
+            PublicUptimeFigure(
                 window=window,
                 percent=figure.percent if figure else None,
                 source=figure.source.value if figure else "uptimerobot_ratio",

@@ -66,9 +66,8 @@ UNDESCRIBED_SCHEMAS = {
 }
 # Response schemas without an example yet: ShieldsEndpoint (app/services/pages.py).
 UNEXAMPLED_SCHEMAS = {"ShieldsEndpoint"}
-# Two models are named UptimeFigure (the public figure and the admin one), so FastAPI names their
-# components by module path. Renaming one of them gives both a plain name.
-MANGLED_SCHEMA_NAMES = {"app__models__api__UptimeFigure", "app__models__status__UptimeFigure"}
+# Schemas FastAPI had to name by module path because two models share a class name.
+MANGLED_SCHEMA_NAMES: set[str] = set()
 
 
 @pytest.fixture(scope="module")
