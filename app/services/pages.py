@@ -180,9 +180,22 @@ class Badge:
 class ShieldsEndpoint(BaseModel):
     """The shields.io endpoint badge schema (version 1)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "example": {
+                "schemaVersion": 1,
+                "label": "API",
+                "message": "operational",
+                "color": "brightgreen",
+                "isError": False,
+            }
+        },
+    )
 
-    schema_version: Literal[1] = Field(default=1, alias="schemaVersion")
+    schema_version: Literal[1] = Field(
+        default=1, alias="schemaVersion", description="Version of the badge schema: always 1."
+    )
     label: str = Field(description="Left-hand text: the component name.")
     message: str = Field(description="Right-hand text: the component state.")
     color: str = Field(description="A shields.io colour name.")

@@ -62,8 +62,12 @@ class WebhookReceipt(BaseModel):
         }
     )
 
-    status: Literal["accepted", "duplicate", "ignored"]
-    refreshing: list[str] = Field(default_factory=list)
+    status: Literal["accepted", "duplicate", "ignored"] = Field(
+        description="What Lookout did with the delivery."
+    )
+    refreshing: list[str] = Field(
+        default_factory=list, description="Snapshot keys being refreshed because of it."
+    )
 
 
 # --- shared secrets --------------------------------------------------------------------------

@@ -60,12 +60,10 @@ UNDESCRIBED_SCHEMAS = {
     "RateLimitHeadroom",
     "ResponseTimePoint",
     "SentryIssue",
-    "ShieldsEndpoint",
     "SslInfo",
-    "WebhookReceipt",
 }
-# Response schemas without an example yet: ShieldsEndpoint (app/services/pages.py).
-UNEXAMPLED_SCHEMAS = {"ShieldsEndpoint"}
+# Response schemas without an example yet.
+UNEXAMPLED_SCHEMAS: set[str] = set()
 # Schemas FastAPI had to name by module path because two models share a class name.
 MANGLED_SCHEMA_NAMES: set[str] = set()
 
