@@ -2,9 +2,11 @@
 
 It calls the Sentry Web API (``/api/0/``) with an internal-integration token that has
 ``org:read project:read event:read``. Project filters on Sentry's organization endpoints take
-numeric ids, so the source keeps a slug → id map, loaded from the projects list. Every call goes
-through ``app.sources.base.send()`` under one semaphore per instance, so a fan-out over projects
-stays within Sentry's concurrent-request limit and the shared httpx pool.
+numeric ids, so the source keeps a slug → id map, loaded from the projects list (``warm_up``
+loads it at start-up). Every call goes through ``app.sources.base.send()`` under the semaphore
+of its endpoint, because Sentry counts its concurrent-request limit per caller and per endpoint.
+So a fan-out over projects runs its issues, stats_v2 and events calls at once, while no endpoint
+has more than ``SENTRY_MAX_CONCURRENCY`` calls in flight.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
@@ -43,10 +45,12 @@ from app.sources.sentry_parsing import (
     STATS_FIELD,
     current_bucket,
     expect_list,
+    floor_time,
     format_sentry_datetime,
     parse_issue_page,
     parse_performance,
     parse_stats_series,
+    sum_by_bucket,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,8 +62,12 @@ PROJECT_REFETCH_INTERVAL = timedelta(seconds=60)
 ISSUE_WINDOW_SORTS = frozenset({"freq", "user", "new"})
 CONCURRENT_LIMIT_BACKOFF_S = (2.0, 4.0)
 MAX_DETAIL_CHARS = 300
+STATS_BUCKET = timedelta(minutes=5)
+HOUR = timedelta(hours=1)
 
 Params = list[tuple[str, str]]
+# The Sentry endpoints Lookout calls; each has its own concurrency bound.
+Endpoint = Literal["projects", "issues", "stats_v2", "events"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ class SentrySource:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._base_url = settings.sentry_base_url.rstrip("/")
         self._org = settings.sentry_org
-        self._semaphore = asyncio.Semaphore(settings.sentry_max_concurrency)
+        self._endpoint_semaphores: dict[Endpoint, asyncio.Semaphore] = {}
         self._projects_lock = asyncio.Lock()
         self._project_ids: dict[str, str] | None = None
         self._projects_loaded_at: datetime | None = None
@@ -118,6 +126,19 @@ class SentrySource:
         return f"SentrySource(base_url={self._base_url!r}, org={self._org!r})"
 
     # --- Projects ------------------------------------------------------------------------------
+
+    async def warm_up(self) -> None:
+        """Load the project slug → id map ahead of the first request, which then need not wait.
+
+        A ``SourceError`` (what every failed Sentry call raises) is logged as a warning instead
+        of raised, so start-up goes on, and the first fetch then loads the list itself.
+        """
+        try:
+            await self.fetch_project_ids()
+        except SourceError as exc:
+            logger.warning(
+                "sentry warm-up: project list not loaded, kind=%s: %s", exc.kind, exc.message
+            )
 
     async def fetch_project_ids(self) -> dict[str, str]:
         """Return the organization's project slug → numeric id map, loading it once."""
@@ -138,7 +159,11 @@ class SentrySource:
             if cursor is not None:
                 params.append(("cursor", cursor))
             page = await self._get(
-                url, params, key="sentry:projects", context=f"organization {org!r}"
+                url,
+                params,
+                endpoint="projects",
+                key="sentry:projects",
+                context=f"organization {org!r}",
             )
             items = expect_list(page.body, "sentry:projects")
             if not items:
@@ -233,7 +258,7 @@ class SentrySource:
         truncated = False
         for page_number in range(1, page_cap + 1):
             page_params = params if cursor is None else [*params, ("cursor", cursor)]
-            page = await self._get(url, page_params, key=key, context=context)
+            page = await self._get(url, page_params, endpoint="issues", key=key, context=context)
             items = expect_list(page.body, key)
             if not items:
                 break
@@ -266,26 +291,28 @@ class SentrySource:
     async def fetch_error_stats(self, project: str) -> ErrorStats:
         """Fetch the project's accepted error events: hourly for 24 h, and the last 5 minutes.
 
-        Both figures come from stats_v2 (outcome ``accepted``), so the series and the 5-minute
-        alert figure count the same thing. ``hourly`` contains the 24 buckets up to and including
-        the current, partial hour. ``last_5m`` sums the five complete minutes before the
-        current one, so it does not drop back at each minute boundary.
+        One stats_v2 request (outcome ``accepted``, 5-minute buckets over 24 h) gives both
+        figures, so they count the same thing and cost one call. ``hourly`` sums the buckets of
+        each UTC hour, for the 24 hours up to and including the current, partial one. The hour
+        before them, which Sentry adds when it floors the range, is dropped.
+        ``last_5m`` is the last complete 5-minute bucket before Sentry's "now", so it does not
+        drop back at each bucket boundary.
         """
         project_id = await self._project_id(project)
         key = f"sentry:stats:{project}"
 
-        hourly_body = await self._stats_v2(project, project_id, key, "24h", "1h")
-        hourly = parse_stats_series(hourly_body, key)
-        current_hour = current_bucket(hourly_body, hourly, timedelta(hours=1))
-        hourly = [p for p in hourly if current_hour - timedelta(hours=23) <= p.at <= current_hour]
+        params = [*_stats_params(project_id, "5m"), ("statsPeriod", "24h")]
+        page = await self._get(
+            self._stats_url(), params, endpoint="stats_v2", key=key, context=self._ctx(project)
+        )
+        buckets = parse_stats_series(page.body, key)
+        current = current_bucket(page.body, buckets, STATS_BUCKET)
 
-        # Sentry widens short stats_v2 ranges to whole hours, so the response contains more
-        # minutes than requested. Only the five wanted minutes are summed.
-        recent_body = await self._stats_v2(project, project_id, key, "5m", "1m")
-        recent = parse_stats_series(recent_body, key)
-        current_minute = current_bucket(recent_body, recent, timedelta(minutes=1))
-        recent_start = current_minute - timedelta(minutes=5)
-        last_5m = sum(p.count for p in recent if recent_start <= p.at < current_minute)
+        current_hour = floor_time(current, HOUR)
+        first_hour = current_hour - 23 * HOUR
+        hourly = [p for p in sum_by_bucket(buckets, HOUR) if first_hour <= p.at <= current_hour]
+        last_complete = current - STATS_BUCKET
+        last_5m = sum(p.count for p in buckets if p.at == last_complete)
 
         return ErrorStats(
             project=project,
@@ -311,16 +338,11 @@ class SentrySource:
             ("start", format_sentry_datetime(start)),
             ("end", format_sentry_datetime(end)),
         ]
-        page = await self._get(self._stats_url(), params, key=key, context=self._ctx(project))
+        page = await self._get(
+            self._stats_url(), params, endpoint="stats_v2", key=key, context=self._ctx(project)
+        )
         first_day = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         return [p for p in parse_stats_series(page.body, key) if first_day <= p.at < end]
-
-    async def _stats_v2(
-        self, project: str, project_id: str, key: str, period: str, interval: str
-    ) -> Any:
-        params = [*_stats_params(project_id, interval), ("statsPeriod", period)]
-        page = await self._get(self._stats_url(), params, key=key, context=self._ctx(project))
-        return page.body
 
     def _stats_url(self) -> str:
         return self._url(f"organizations/{quote(self._require_org(), safe='')}/stats_v2/")
@@ -346,7 +368,7 @@ class SentrySource:
             ("project", project_id),
             ("statsPeriod", "24h"),
         ]
-        page = await self._get(url, params, key=key, context=self._ctx(project))
+        page = await self._get(url, params, endpoint="events", key=key, context=self._ctx(project))
         return parse_performance(page.body, project, key)
 
     async def fetch_performance_window(
@@ -369,7 +391,7 @@ class SentrySource:
             ("start", format_sentry_datetime(start)),
             ("end", format_sentry_datetime(end)),
         ]
-        page = await self._get(url, params, key=key, context=self._ctx(project))
+        page = await self._get(url, params, endpoint="events", key=key, context=self._ctx(project))
         return parse_performance(page.body, project, key)
 
     # --- HTTP ----------------------------------------------------------------------------------
@@ -394,8 +416,18 @@ class SentrySource:
             )
         return f"Bearer {self._token.get_secret_value()}"
 
-    async def _get(self, url: str, params: Params, *, key: str, context: str) -> _Page:
-        """Send one GET under the instance's semaphore and decode the response."""
+    def _semaphore(self, endpoint: Endpoint) -> asyncio.Semaphore:
+        """Return the semaphore of ``endpoint``, creating it on first use."""
+        semaphore = self._endpoint_semaphores.get(endpoint)
+        if semaphore is None:
+            semaphore = asyncio.Semaphore(self._settings.sentry_max_concurrency)
+            self._endpoint_semaphores[endpoint] = semaphore
+        return semaphore
+
+    async def _get(
+        self, url: str, params: Params, *, endpoint: Endpoint, key: str, context: str
+    ) -> _Page:
+        """Send one GET under the semaphore of ``endpoint`` and decode the response."""
         request = self._client.build_request(
             "GET",
             url,
@@ -410,7 +442,7 @@ class SentrySource:
             self._check_concurrent_limit(headroom)
             return headroom
 
-        async with self._semaphore:
+        async with self._semaphore(endpoint):
             try:
                 return await send(
                     self._client,

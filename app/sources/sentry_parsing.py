@@ -236,6 +236,8 @@ def _enum(kind: type[E], value: object, unknown: E) -> E:
 
 # --- stats_v2 parsing ----------------------------------------------------------------------------
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def parse_stats_series(body: Any, key: str) -> list[CountPoint]:
     """Sum the ``sum(quantity)`` series of the accepted-outcome groups, one point per interval."""
@@ -281,9 +283,27 @@ def current_bucket(body: Any, points: list[CountPoint], step: timedelta) -> date
         if points:
             return points[-1].at
         end = datetime.now(UTC)
-    reference = end - timedelta(microseconds=1)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return epoch + step * ((reference - epoch) // step)
+    return floor_time(end - timedelta(microseconds=1), step)
+
+
+def floor_time(at: datetime, step: timedelta) -> datetime:
+    """Return the start of the ``step`` bucket containing ``at``, buckets aligned to the epoch.
+
+    Sentry aligns its stats_v2 buckets the same way, so for 1 h they start on UTC hours.
+    """
+    return _EPOCH + step * ((at - _EPOCH) // step)
+
+
+def sum_by_bucket(points: list[CountPoint], step: timedelta) -> list[CountPoint]:
+    """Sum ``points`` into buckets of ``step`` (a multiple of their interval), oldest first.
+
+    A bucket is listed when at least one point falls in it; the first and last may be partial.
+    """
+    sums: dict[datetime, int] = {}
+    for point in points:
+        bucket = floor_time(point.at, step)
+        sums[bucket] = sums.get(bucket, 0) + point.count
+    return [CountPoint(at=at, count=count) for at, count in sorted(sums.items())]
 
 
 # --- Discover parsing ----------------------------------------------------------------------------

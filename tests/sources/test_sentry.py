@@ -436,6 +436,55 @@ async def test_missing_slug_not_reloaded_right_after_load(source: SentrySource) 
     assert "backend, frontend" in str(caught.value)
 
 
+async def test_warm_up_loads_project_ids(source: SentrySource, sentry: respx.MockRouter) -> None:
+    await source.warm_up()
+
+    assert sentry.routes["projects"].call_count == 1
+    assert await source.fetch_project_ids() == {"backend": "11", "frontend": "12"}
+    assert sentry.routes["projects"].call_count == 1
+
+
+async def test_issues_after_warm_up_skip_projects_call(
+    source: SentrySource, sentry: respx.MockRouter
+) -> None:
+    issues = sentry.get(ISSUES_PATH).respond(json=[])
+    await source.warm_up()
+    calls_after_warm_up = sentry.routes["projects"].call_count
+
+    await source.fetch_issues("frontend")
+
+    assert sentry.routes["projects"].call_count == calls_after_warm_up
+    assert issues.calls.last.request.url.params["project"] == "12"
+
+
+async def test_warm_up_failure_logged_not_raised(
+    source: SentrySource, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="app.sources.sentry")
+    with respx.mock(base_url=API) as mock:
+        mock.get(PROJECTS_PATH).respond(401, json={"detail": "Invalid token"})
+
+        await source.warm_up()
+
+    assert "sentry warm-up" in caplog.text
+    assert "kind=auth_failed" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+async def test_failed_warm_up_retried_by_first_fetch(source: SentrySource) -> None:
+    with respx.mock(base_url=API) as mock:
+        projects = mock.get(PROJECTS_PATH).mock(
+            side_effect=[httpx.Response(503), httpx.Response(200, json=PROJECTS)]
+        )
+        issues = mock.get(ISSUES_PATH).respond(json=[])
+        await source.warm_up()
+
+        await source.fetch_issues("backend")
+
+    assert projects.call_count == 2
+    assert issues.calls.last.request.url.params["project"] == "11"
+
+
 # --- Issue parsing ----------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""SentrySource fan-out: one semaphore bounds every call, so a small httpx pool never times out."""
+"""SentrySource fan-out: a semaphore per Sentry endpoint bounds that endpoint's calls in flight,
+while calls to different endpoints run at once."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from app.sources.sentry import SentrySource
 
 TOKEN = "sentry-test-token-6d1f"
 LATENCY_S = 0.06
-# Each fetch_error_stats makes two stats_v2 requests, so this is 20 concurrent requests.
+# Each fetch_error_stats makes one stats_v2 request, so this is 10 concurrent requests.
 FAN_OUT = 10
-PROJECTS = [{"id": "11", "slug": "backend"}]
+PROJECTS = [{"id": "11", "slug": "backend"}, {"id": "12", "slug": "frontend"}]
+EVENTS: dict[str, Any] = {"data": [], "meta": {"fields": {}, "tips": {}}}
 STATS = {
     "start": "2026-12-03T11:00:00Z",
     "end": "2026-12-04T10:38:00Z",
@@ -64,29 +66,80 @@ class InFlight:
         self.served += 1
 
 
-async def test_fan_out_never_exceeds_configured_concurrency() -> None:
+async def test_fan_out_bounded_per_endpoint() -> None:
     base_url = "https://sentry.example.test"
-    in_flight = InFlight()
+    in_flight = {path: InFlight() for path in ("issues", "stats_v2", "events")}
 
-    async def slow_stats(request: httpx.Request) -> httpx.Response:
-        in_flight.enter()
-        await asyncio.sleep(0.01)
-        in_flight.leave()
-        return httpx.Response(200, json=STATS)
+    def slow(path: str, body: Any) -> Any:
+        async def answer(request: httpx.Request) -> httpx.Response:
+            in_flight[path].enter()
+            await asyncio.sleep(0.01)
+            in_flight[path].leave()
+            return httpx.Response(200, json=body)
+
+        return answer
 
     async with httpx.AsyncClient() as client:
         source = SentrySource(client, make_settings(base_url, 2), CallRecorder(), token=TOKEN)
         with respx.mock(base_url=f"{base_url}/api/0") as mock:
             mock.get("/organizations/acme/projects/").respond(json=PROJECTS)
-            mock.get("/organizations/acme/stats_v2/").mock(side_effect=slow_stats)
+            mock.get("/organizations/acme/issues/").mock(side_effect=slow("issues", []))
+            mock.get("/organizations/acme/stats_v2/").mock(side_effect=slow("stats_v2", STATS))
+            mock.get("/organizations/acme/events/").mock(side_effect=slow("events", EVENTS))
 
-            results = await asyncio.gather(
-                *(source.fetch_error_stats("backend") for _ in range(20))
+            await asyncio.gather(
+                *(
+                    fetch(project)
+                    for _ in range(10)
+                    for project in ("backend", "frontend")
+                    for fetch in (
+                        source.fetch_issues,
+                        source.fetch_error_stats,
+                        source.fetch_performance,
+                    )
+                )
             )
 
-    assert len(results) == 20
-    assert in_flight.served == 40
-    assert in_flight.max == 2
+    for path, counter in in_flight.items():
+        assert counter.served == 20, path
+        assert counter.max == 2, path
+
+
+async def test_different_endpoints_overlap() -> None:
+    # With one slot per endpoint, the three calls still run at once: each answer waits until
+    # all three requests are in flight, which a single shared slot would never allow.
+    base_url = "https://sentry.example.test"
+    in_flight = InFlight()
+    all_in_flight = asyncio.Event()
+
+    def together(body: Any) -> Any:
+        async def answer(request: httpx.Request) -> httpx.Response:
+            in_flight.enter()
+            if in_flight.now == 3:
+                all_in_flight.set()
+            await asyncio.wait_for(all_in_flight.wait(), timeout=2.0)
+            in_flight.leave()
+            return httpx.Response(200, json=body)
+
+        return answer
+
+    async with httpx.AsyncClient() as client:
+        source = SentrySource(client, make_settings(base_url, 1), CallRecorder(), token=TOKEN)
+        with respx.mock(base_url=f"{base_url}/api/0") as mock:
+            mock.get("/organizations/acme/projects/").respond(json=PROJECTS)
+            mock.get("/organizations/acme/issues/").mock(side_effect=together([]))
+            mock.get("/organizations/acme/stats_v2/").mock(side_effect=together(STATS))
+            mock.get("/organizations/acme/events/").mock(side_effect=together(EVENTS))
+            await source.fetch_project_ids()
+
+            await asyncio.gather(
+                source.fetch_issues("backend"),
+                source.fetch_error_stats("backend"),
+                source.fetch_performance("backend"),
+            )
+
+    assert in_flight.max == 3
+    assert in_flight.served == 3
 
 
 # --- Against a real local server and a real connection pool -----------------------------------

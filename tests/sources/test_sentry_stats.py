@@ -12,11 +12,14 @@ import pytest
 import respx
 
 from app.config import Settings
+from app.demo.app import create_simulator
+from app.demo.sentry_sim import DEMO_ORG
+from app.demo.world import DemoWorld
 from app.models.upstream import CountPoint, PerformanceStats
 from app.sources.base import CallRecorder
 from app.sources.errors import SourceBadResponse
 from app.sources.sentry import SentrySource
-from app.sources.sentry_parsing import PERFORMANCE_FIELDS
+from app.sources.sentry_parsing import PERFORMANCE_FIELDS, parse_stats_series
 
 HOST = "https://sentry.example.test"
 API = f"{HOST}/api/0"
@@ -27,6 +30,11 @@ PROJECTS_PATH = "/organizations/acme/projects/"
 PROJECTS = [{"id": "11", "slug": "backend"}, {"id": "12", "slug": "frontend"}]
 # Sentry's "now" in these responses: 10:37:30, so stats_v2 ends at the next minute.
 END = datetime(2026, 12, 4, 10, 38, tzinfo=UTC)
+SIMULATOR_TOKEN = "demo-sentry-integration-token"
+SIMULATOR_BACKEND_ID = "4501001"
+FIVE_MINUTES = timedelta(minutes=5)
+# The bucket that contains END: partial, so last_5m reads the 10:30 one.
+CURRENT_BUCKET = datetime(2026, 12, 4, 10, 35, tzinfo=UTC)
 
 
 def iso(value: datetime) -> str:
@@ -55,17 +63,20 @@ def stats_json(
     }
 
 
-def hourly_json(counts: list[int] | None = None, **options: Any) -> dict[str, Any]:
-    """24 hourly buckets from 11:00 yesterday to the current 10:00 bucket."""
-    counts = counts if counts is not None else [1] * 24
-    start = datetime(2026, 12, 4, 10, tzinfo=UTC) - timedelta(hours=len(counts) - 1)
-    return stats_json(start, timedelta(hours=1), counts, **options)
+def buckets_json(counts: list[int] | None = None, **options: Any) -> dict[str, Any]:
+    """5-minute buckets ending with the current 10:35 one, as Sentry returns for ``interval=5m``."""
+    counts = counts if counts is not None else day_counts()
+    start = CURRENT_BUCKET - FIVE_MINUTES * (len(counts) - 1)
+    return stats_json(start, FIVE_MINUTES, counts, **options)
 
 
-def minutes_json(counts: list[int] | None = None) -> dict[str, Any]:
-    """Minute buckets from 10:00 to the current 10:37 bucket, as Sentry widens a 5m range."""
-    counts = counts if counts is not None else [0] * 38
-    return stats_json(datetime(2026, 12, 4, 10, tzinfo=UTC), timedelta(minutes=1), counts)
+def day_counts(
+    floored_hour: int = 500, full_hour: int = 1, current_hour: list[int] | None = None
+) -> list[int]:
+    """Counts for 10:00 yesterday to 10:35 today: Sentry's extra floored hour, 23 full hours
+    and the current hour's eight buckets (1 to 8 unless given)."""
+    current = current_hour if current_hour is not None else [1, 2, 3, 4, 5, 6, 7, 8]
+    return [floored_hour] * 12 + [full_hour] * (23 * 12) + current
 
 
 def events_json(row: dict[str, Any] | None = None, **meta: Any) -> dict[str, Any]:
@@ -126,73 +137,96 @@ def sentry() -> Iterator[respx.MockRouter]:
         yield mock
 
 
-def stats_route(mock: respx.MockRouter, hourly: Any, minutes: Any) -> respx.Route:
-    """Return ``hourly`` for the hourly request and ``minutes`` for the per-minute one."""
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        body = minutes if request.url.params.get("interval") == "1m" else hourly
-        return httpx.Response(200, json=body)
-
-    return mock.get(STATS_PATH).mock(side_effect=answer)
+def stats_route(mock: respx.MockRouter, body: Any) -> respx.Route:
+    return mock.get(STATS_PATH).respond(json=body)
 
 
 # --- Error stats ------------------------------------------------------------------------------
 
 
-async def test_error_stats_requests_accepted_errors_of_project(
+async def test_error_stats_one_request_of_5m_buckets(
     source: SentrySource, sentry: respx.MockRouter
 ) -> None:
-    route = stats_route(sentry, hourly_json(), minutes_json())
+    route = stats_route(sentry, buckets_json())
 
     await source.fetch_error_stats("backend")
 
-    hourly, recent = (call.request.url.params for call in route.calls)
-    for params in (hourly, recent):
-        assert params["field"] == "sum(quantity)"
-        assert params.get_list("groupBy") == ["outcome"]
-        assert params["category"] == "error"
-        assert params["outcome"] == "accepted"
-        assert params.get_list("project") == ["11"]
-    assert (hourly["interval"], hourly["statsPeriod"]) == ("1h", "24h")
-    assert (recent["interval"], recent["statsPeriod"]) == ("1m", "5m")
+    assert route.call_count == 1
+    params = route.calls.last.request.url.params
+    assert params["field"] == "sum(quantity)"
+    assert params.get_list("groupBy") == ["outcome"]
+    assert params["category"] == "error"
+    assert params["outcome"] == "accepted"
+    assert params.get_list("project") == ["11"]
+    assert params["interval"] == "5m"
+    assert params["statsPeriod"] == "24h"
 
 
-async def test_error_stats_hourly_series_and_total(
+async def test_error_stats_hourly_sums_of_12_buckets(
     source: SentrySource, sentry: respx.MockRouter
 ) -> None:
-    counts = list(range(24))
-    stats_route(sentry, hourly_json(counts), minutes_json())
+    stats_route(sentry, buckets_json())
 
     stats = await source.fetch_error_stats("backend")
 
-    assert [point.count for point in stats.hourly] == counts
+    # 23 full hours of twelve 1s, then the current hour: 1 + 2 + ... + 8 = 36.
+    assert [point.count for point in stats.hourly] == [12] * 23 + [36]
     assert stats.hourly[0].at == datetime(2026, 12, 3, 11, tzinfo=UTC)
     assert stats.hourly[-1].at == datetime(2026, 12, 4, 10, tzinfo=UTC)
-    assert stats.total_24h == sum(counts)
+    assert stats.total_24h == 23 * 12 + 36
 
 
-async def test_error_stats_drops_floored_leading_bucket(
+async def test_error_stats_hours_aligned_to_utc(
     source: SentrySource, sentry: respx.MockRouter
 ) -> None:
-    counts = [500] + [2] * 24
-    stats_route(sentry, hourly_json(counts), minutes_json())
+    counts = day_counts(full_hour=0)
+    # 10:55 and 11:00 yesterday: the first ends the dropped hour, the second starts 11:00.
+    counts[11] = 40
+    counts[12] = 3
+    stats_route(sentry, buckets_json(counts))
+
+    stats = await source.fetch_error_stats("backend")
+
+    assert stats.hourly[0].count == 3
+    assert stats.hourly[1].count == 0
+
+
+async def test_error_stats_drops_floored_leading_hour(
+    source: SentrySource, sentry: respx.MockRouter
+) -> None:
+    stats_route(sentry, buckets_json(day_counts(floored_hour=500)))
 
     stats = await source.fetch_error_stats("backend")
 
     assert len(stats.hourly) == 24
     assert stats.hourly[0].at == datetime(2026, 12, 3, 11, tzinfo=UTC)
-    assert stats.total_24h == 48
+    assert all(point.count < 500 for point in stats.hourly)
 
 
-async def test_error_stats_last_5m_sums_complete_minutes(
+async def test_error_stats_last_5m_is_last_complete_bucket(
     source: SentrySource, sentry: respx.MockRouter
 ) -> None:
-    counts = [100] * 32 + [1, 2, 3, 4, 5] + [1000]
-    stats_route(sentry, hourly_json(), minutes_json(counts))
+    stats_route(sentry, buckets_json())
 
     stats = await source.fetch_error_stats("backend")
 
-    assert stats.last_5m == 15
+    # "now" is 10:37, in the 10:35 bucket (8), so the 10:30 bucket (7) is the last complete one.
+    assert stats.last_5m == 7
+
+
+async def test_error_stats_end_on_boundary_keeps_bucket_partial(
+    source: SentrySource, sentry: respx.MockRouter
+) -> None:
+    # Sentry's end is the minute after "now": an end of 10:35 means "now" is 10:34, so the
+    # 10:30 bucket (7) is still partial and the 10:25 bucket (6) is the last complete one.
+    counts = day_counts()[:-1]
+    start = datetime(2026, 12, 3, 10, tzinfo=UTC)
+    end = datetime(2026, 12, 4, 10, 35, tzinfo=UTC)
+    stats_route(sentry, stats_json(start, FIVE_MINUTES, counts, end=end))
+
+    stats = await source.fetch_error_stats("backend")
+
+    assert stats.last_5m == 6
 
 
 async def test_error_stats_ignores_other_outcomes(
@@ -200,26 +234,28 @@ async def test_error_stats_ignores_other_outcomes(
 ) -> None:
     limited = {
         "by": {"outcome": "rate_limited"},
-        "totals": {"sum(quantity)": 240},
-        "series": {"sum(quantity)": [10] * 24},
+        "totals": {"sum(quantity)": 2960},
+        "series": {"sum(quantity)": [10] * len(day_counts())},
     }
-    stats_route(sentry, hourly_json(extra_groups=[limited]), minutes_json())
+    stats_route(sentry, buckets_json(extra_groups=[limited]))
 
     stats = await source.fetch_error_stats("backend")
 
-    assert stats.total_24h == 24
+    assert stats.total_24h == 23 * 12 + 36
+    assert stats.last_5m == 7
 
 
 async def test_error_stats_without_groups_is_zero(
     source: SentrySource, sentry: respx.MockRouter
 ) -> None:
-    empty = hourly_json()
+    empty = buckets_json()
     empty["groups"] = []
-    stats_route(sentry, empty, minutes_json())
+    stats_route(sentry, empty)
 
     stats = await source.fetch_error_stats("backend")
 
     assert stats.total_24h == 0
+    assert stats.last_5m == 0
     assert len(stats.hourly) == 24
     assert all(point.count == 0 for point in stats.hourly)
 
@@ -227,22 +263,23 @@ async def test_error_stats_without_groups_is_zero(
 async def test_error_stats_without_end_uses_last_bucket(
     source: SentrySource, sentry: respx.MockRouter
 ) -> None:
-    hourly = hourly_json([7] + [1] * 24)
-    del hourly["end"]
-    stats_route(sentry, hourly, minutes_json())
+    body = buckets_json()
+    del body["end"]
+    stats_route(sentry, body)
 
     stats = await source.fetch_error_stats("backend")
 
     assert stats.hourly[-1].at == datetime(2026, 12, 4, 10, tzinfo=UTC)
-    assert stats.total_24h == 24
+    assert stats.total_24h == 23 * 12 + 36
+    assert stats.last_5m == 7
 
 
 async def test_error_stats_misaligned_series_is_bad_response(
     source: SentrySource, sentry: respx.MockRouter
 ) -> None:
-    broken = hourly_json()
+    broken = buckets_json()
     broken["groups"][0]["series"]["sum(quantity)"] = [1, 2]
-    stats_route(sentry, broken, minutes_json())
+    stats_route(sentry, broken)
 
     with pytest.raises(SourceBadResponse, match="does not line up"):
         await source.fetch_error_stats("backend")
@@ -256,10 +293,49 @@ async def test_error_stats_misaligned_series_is_bad_response(
 async def test_error_stats_wrong_shape_is_bad_response(
     source: SentrySource, sentry: respx.MockRouter, body: Any
 ) -> None:
-    stats_route(sentry, body, minutes_json())
+    stats_route(sentry, body)
 
     with pytest.raises(SourceBadResponse):
         await source.fetch_error_stats("backend")
+
+
+async def test_error_stats_match_simulator_series() -> None:
+    now = datetime(2025, 3, 10, 12, 30, 20, tzinfo=UTC)
+    simulator = create_simulator(world=DemoWorld.at(now), clock=lambda: now)
+    settings = make_settings(sentry_org=DEMO_ORG, sentry_base_url="http://simulator.test")
+    transport = httpx.ASGITransport(app=simulator)
+    async with httpx.AsyncClient(transport=transport, base_url="http://simulator.test") as http:
+        source = SentrySource(http, settings, CallRecorder(), token=SIMULATOR_TOKEN)
+        stats = await source.fetch_error_stats("backend")
+        hours = await simulator_series(http, "1h", "24h")
+        minutes = await simulator_series(http, "1m", "1h")
+
+    # The same simulator, asked for 1 h buckets, gives 13:00 yesterday to the current 12:00.
+    assert stats.hourly == hours
+    # "now" is 12:30:20, so the last complete 5 minutes are 12:25 to 12:30.
+    first, past = (
+        datetime(2025, 3, 10, 12, 25, tzinfo=UTC),
+        datetime(2025, 3, 10, 12, 30, tzinfo=UTC),
+    )
+    assert stats.last_5m == sum(p.count for p in minutes if first <= p.at < past)
+
+
+async def simulator_series(http: httpx.AsyncClient, interval: str, period: str) -> list[CountPoint]:
+    params = {
+        "field": "sum(quantity)",
+        "groupBy": "outcome",
+        "category": "error",
+        "outcome": "accepted",
+        "project": SIMULATOR_BACKEND_ID,
+        "interval": interval,
+        "statsPeriod": period,
+    }
+    headers = {"Authorization": f"Bearer {SIMULATOR_TOKEN}"}
+    response = await http.get(
+        f"/api/0/organizations/{DEMO_ORG}/stats_v2/", params=params, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return parse_stats_series(response.json(), "test")
 
 
 async def test_error_counts_window_daily_buckets(
