@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     sentry_org: str | None = None
     sentry_projects: CommaList = Field(default_factory=lambda: ["backend", "frontend"])
     sentry_base_url: str = "https://sentry.io"
+    # Calls in flight per Sentry endpoint (projects, issues, stats_v2, events), because Sentry
+    # limits concurrent requests per endpoint. Up to four times this many run in all.
     sentry_max_concurrency: int = Field(default=3, ge=1, le=25)
     sentry_issue_page_cap: int = Field(default=5, ge=1, le=100)
 
