@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from app.api import admin, compat, ops, pages, public, reports, stream, webhooks
 from app.api.errors import install_error_handlers
+from app.api.fast_status import STATUS_PATH, CachedStatusResponder
 from app.auth import TokenVerifier
 from app.config import Settings
 from app.demo.sentry_sim import DEMO_ORG
@@ -54,6 +56,29 @@ class Runtime:
     views: StatusViews
     poller: Poller | None
     started_at: datetime
+
+
+class LookoutApp(FastAPI):
+    """FastAPI that answers a warm ``GET /api/v1/status`` before any middleware runs.
+
+    That one response is the same precomputed bytes for every caller, and the busiest request a
+    status service gets; ``CachedStatusResponder`` still applies its rate limit, metrics and log
+    line. Every other request, and this one when the cached view has expired, takes the usual
+    path through the middleware and the router.
+    """
+
+    fast_status: CachedStatusResponder | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast_status = self.fast_status
+        if (
+            fast_status is not None
+            and scope["type"] == "http"
+            and scope["path"] == STATUS_PATH
+            and await fast_status.serve(getattr(self.state, "runtime", None), scope, send)
+        ):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _utc_now() -> datetime:
@@ -196,7 +221,7 @@ def create_app(
             await runtime.http_client.aclose()
             logger.info("lookout stopped")
 
-    app = FastAPI(
+    app = LookoutApp(
         title="Lookout",
         version="1.0.0",
         summary="One fast, safe status API over UptimeRobot and Sentry.",
@@ -206,6 +231,7 @@ def create_app(
     # Observability goes in before CORS, so CORS is the outer layer and a 429 carries its headers.
     observability = install_observability(app, settings)
     _install_cors(app, settings)
+    app.fast_status = CachedStatusResponder(observability)
     app.include_router(public.router)
     app.include_router(compat.public_router)
     app.include_router(pages.router)

@@ -164,6 +164,17 @@ class StatusViews:
         self._view = None
         return [read.freshness for read in reads]
 
+    def peek(self) -> StatusView | None:
+        """Return the cached view while it is still valid, without reading the store."""
+        view = self._view
+        if (
+            view is not None
+            and self._clock() < view.valid_until
+            and self._store_version == self._store.version
+        ):
+            return view
+        return None
+
     async def current(self) -> StatusView:
         """Return the view for the current snapshots, rebuilding it only when they changed.
 
@@ -172,13 +183,8 @@ class StatusViews:
         when no key has any usable data (a cold start with every upstream failing); with some
         data, the missing parts show as unknown instead.
         """
-        now = self._clock()
-        view = self._view
-        if (
-            view is not None
-            and now < view.valid_until
-            and self._store_version == (self._store.version)
-        ):
+        view = self.peek()
+        if view is not None:
             return view
 
         rebuilding = self._rebuilding

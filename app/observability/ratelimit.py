@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from cachetools import TTLCache
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.errors import error_response
@@ -56,8 +56,8 @@ class TokenBucketLimiter:
     """Allows ``per_minute`` requests a minute per client, in bursts of up to ``per_minute``.
 
     The bucket of each client is kept as one number, the time at which it will be full again
-    (the generic cell rate algorithm). ``clock`` returns monotonic seconds. A bucket refills
-    completely within a minute, so a client unseen for a minute is dropped from memory.
+    (the generic cell rate algorithm). ``clock`` returns monotonic seconds. Clients whose bucket
+    is full again are forgotten once a window, and at most ``max_clients`` are kept.
     """
 
     def __init__(
@@ -72,9 +72,11 @@ class TokenBucketLimiter:
         self.per_minute = per_minute
         self._interval_s = WINDOW_S / per_minute
         self._clock = clock
-        self._full_at: TTLCache[str, float] = TTLCache(
-            maxsize=max_clients, ttl=WINDOW_S, timer=clock
-        )
+        self._max_clients = max_clients
+        # Client -> when its bucket is full again. A plain dict is several times faster than a
+        # TTL cache on this per-request path; ``_prune`` and ``max_clients`` keep it small.
+        self._full_at: dict[str, float] = {}
+        self._next_prune_at = clock() + WINDOW_S
 
     def acquire(self, client: str) -> float | None:
         """Take one request slot for ``client``; return ``None`` if allowed, else the seconds
@@ -85,8 +87,19 @@ class TokenBucketLimiter:
         wait_s = next_full_at - now - WINDOW_S
         if wait_s > _TOLERANCE_S:
             return wait_s
+        if now >= self._next_prune_at:
+            self._prune(now)
+        if client not in self._full_at and len(self._full_at) >= self._max_clients:
+            # NOTE: under a flood of distinct addresses the longest-known client is forgotten,
+            # and if it was throttled it starts again with a full allowance.
+            del self._full_at[next(iter(self._full_at))]
         self._full_at[client] = next_full_at
         return None
+
+    def _prune(self, now: float) -> None:
+        """Forget clients whose bucket is full again; runs at most once a window."""
+        self._full_at = {client: at for client, at in self._full_at.items() if at > now}
+        self._next_prune_at = now + WINDOW_S
 
     def __len__(self) -> int:
         return len(self._full_at)
@@ -144,11 +157,16 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
 
-        retry_after_s = max(math.ceil(round(wait_s, 3)), 1)
-        detail = _describe_limit(rule, limiter.per_minute, retry_after_s)
-        error = RateLimited(detail, retry_after_s=retry_after_s)
-        response = error_response(error.status_code, error.detail, error.code, error.headers)
+        response = rejection_response(rule, limiter, wait_s)
         await response(scope, receive, send)
+
+
+def rejection_response(rule: RuleName, limiter: TokenBucketLimiter, wait_s: float) -> Response:
+    """The 429 JSON error for a client ``wait_s`` seconds away from its next slot."""
+    retry_after_s = max(math.ceil(round(wait_s, 3)), 1)
+    detail = _describe_limit(rule, limiter.per_minute, retry_after_s)
+    error = RateLimited(detail, retry_after_s=retry_after_s)
+    return error_response(error.status_code, error.detail, error.code, error.headers)
 
 
 def _describe_limit(rule: RuleName, per_minute: int, retry_after_s: int) -> str:
