@@ -12,12 +12,13 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
 from app.config import Settings
 from app.errors import DataUnavailable
+from app.models.api import PublicStatus
 from app.models.snapshot import Freshness, SnapshotRead, SystemSnapshot
 from app.models.status import SystemStatus
 from app.models.upstream import ErrorStats, IssuesSnapshot, MonitorsSnapshot, PerformanceStats
@@ -94,6 +95,7 @@ class StatusView:
     fingerprint: Fingerprint
     snapshot: SystemSnapshot
     status: SystemStatus
+    public: PublicStatus
     public_body: bytes
     public_etag: str
     valid_until: datetime
@@ -218,32 +220,39 @@ class StatusViews:
             and view.fingerprint == fingerprint
             and now < (view.status.generated_at + MAX_VIEW_AGE)
         ):
-            view = StatusView(
-                fingerprint=view.fingerprint,
-                snapshot=view.snapshot,
-                status=view.status,
-                public_body=view.public_body,
-                public_etag=view.public_etag,
-                valid_until=_valid_until(reads, now),
-            )
+            view = replace(view, valid_until=_valid_until(reads, now))
         else:
-            view = self._build(reads, fingerprint, now)
+            view = self._build(reads, fingerprint, now, previous=view)
         self._view = view
         self._store_version = version
         return view
 
     def _build(
-        self, reads: dict[str, SnapshotRead], fingerprint: Fingerprint, now: datetime
+        self,
+        reads: dict[str, SnapshotRead],
+        fingerprint: Fingerprint,
+        now: datetime,
+        *,
+        previous: StatusView | None,
     ) -> StatusView:
         snapshot = build_system_snapshot(reads, taken_at=now)
         status = evaluate(snapshot, self._settings, now)
         public = to_public_status(status, snapshot, now)
-        body = public.model_dump_json().encode()
+        if previous is not None and public == previous.public.model_copy(
+            update={"generated_at": now}
+        ):
+            # Only the generation time moved: keep the published body, so its ETag still
+            # matches clients' copies and event streams see no change.
+            public, body, etag = previous.public, previous.public_body, previous.public_etag
+        else:
+            body = public.model_dump_json().encode()
+            etag = etag_of(body)
         return StatusView(
             fingerprint=fingerprint,
             snapshot=snapshot,
             status=status,
+            public=public,
             public_body=body,
-            public_etag=etag_of(body),
+            public_etag=etag,
             valid_until=_valid_until(reads, now),
         )

@@ -89,3 +89,25 @@ async def test_cancelled_reader_leaves_rebuild_running(evaluations: list[int]) -
     assert leaving.cancelled()
     assert view.public_body
     assert len(evaluations) == 1
+
+
+async def test_unchanged_status_keeps_body_and_etag_when_rebuilt(
+    evaluations: list[int],
+) -> None:
+    from datetime import timedelta
+
+    clock = {"now": NOW}
+    store = MemorySnapshotStore(max_stale_s=600, fetch_timeout_s=1.0, wall_clock=lambda: NOW)
+    store.register(
+        MONITORS_KEY, _monitors, ttl_s=60, upstream="uptimerobot", model=MonitorsSnapshot
+    )
+    views = StatusViews(store, _settings(), clock=lambda: clock["now"])
+    await views.current()
+    first = await views.current()
+
+    clock["now"] = NOW + timedelta(seconds=20)
+    later = await views.current()
+
+    assert len(evaluations) == 2
+    assert later.public_etag == first.public_etag
+    assert later.public_body == first.public_body
