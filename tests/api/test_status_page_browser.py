@@ -206,7 +206,8 @@ class _DevTools:
 @contextmanager
 def _devtools_session(chromium: str) -> Iterator[_DevTools]:
     """Start Chromium with a DevTools port, connect to its page, and stop Chromium afterwards."""
-    with tempfile.TemporaryDirectory() as folder:
+    # Chromium helper processes may still write to the profile as the main one exits.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
         profile = Path(folder)
         command = [
             chromium,
