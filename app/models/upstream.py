@@ -55,12 +55,18 @@ class LogType(StrEnum):
 class MonitorLog(_Frozen):
     """One state change of a monitor; ``duration_s`` is how long the state lasted."""
 
-    id: int | None = None
-    type: LogType
-    at: AwareDatetime
-    duration_s: int | None = None
-    reason_code: str | None = None
-    reason_detail: str | None = None
+    id: int | None = Field(default=None, description="UptimeRobot's log id.")
+    type: LogType = Field(description="What happened: down, up, started or paused.")
+    at: AwareDatetime = Field(description="When the state began (UTC).")
+    duration_s: int | None = Field(
+        default=None, description="How long the state lasted, in seconds."
+    )
+    reason_code: str | None = Field(
+        default=None, description="Reason code, usually an HTTP status such as `522`."
+    )
+    reason_detail: str | None = Field(
+        default=None, description="Reason text, such as `Connection Timeout`."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,28 +78,43 @@ class ResponseTimePoint:
     as a model (tracemalloc, Python 3.11, pydantic 2.14), and it validates the same way.
     """
 
-    at: AwareDatetime
-    value_ms: float
+    at: AwareDatetime = Field(description="When the sample (or bucket) was taken (UTC).")
+    value_ms: float = Field(description="Response time in ms.")
 
 
 class SslInfo(_Frozen):
     """TLS certificate facts UptimeRobot reports for a monitor; every field is optional."""
 
-    brand: str | None = None
-    product: str | None = None
-    expires_at: AwareDatetime | None = None
+    brand: str | None = Field(
+        default=None, description="Certificate issuer brand, such as `Let's Encrypt`."
+    )
+    product: str | None = Field(default=None, description="Certificate product name.")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the certificate expires (UTC)."
+    )
 
 
 class MaintenanceWindow(_Frozen):
     """A maintenance window attached to a monitor (``kind``: once, daily, weekly, monthly)."""
 
-    id: int | None = None
-    kind: str = "unknown"
-    name: str | None = None
-    start_time: str | None = None
-    duration_minutes: int | None = None
-    value: str | None = None
-    active: bool = False
+    id: int | None = Field(default=None, description="UptimeRobot's maintenance window id.")
+    kind: str = Field(
+        default="unknown",
+        description="Schedule: `once`, `daily`, `weekly`, `monthly` or `unknown`.",
+    )
+    name: str | None = Field(default=None, description="Friendly name of the window.")
+    start_time: str | None = Field(
+        default=None, description="Start as UptimeRobot sends it (a time of day or a date)."
+    )
+    duration_minutes: int | None = Field(
+        default=None, description="Length of each occurrence, in minutes."
+    )
+    value: str | None = Field(
+        default=None, description="Days of a weekly or monthly window, dash-separated."
+    )
+    active: bool = Field(
+        default=False, description="Whether the window is enabled (not whether it runs now)."
+    )
 
 
 class Monitor(_Frozen):
@@ -149,22 +170,32 @@ class IssueStatus(StrEnum):
 class SentryIssue(_Frozen):
     """One Sentry issue (group); ``count`` is ``None`` when the upstream value was unusable."""
 
-    id: str
-    short_id: str | None = None
-    title: str
-    culprit: str | None = None
-    permalink: str | None = None
-    level: IssueLevel = IssueLevel.UNKNOWN
-    status: IssueStatus = IssueStatus.UNKNOWN
-    substatus: str | None = None
-    priority: str | None = None
-    project_slug: str
-    project_id: str | None = None
-    count: int | None = None
-    user_count: int | None = None
-    first_seen: AwareDatetime | None = None
-    last_seen: AwareDatetime | None = None
-    is_unhandled: bool | None = None
+    id: str = Field(description="Sentry's issue id.")
+    short_id: str | None = Field(default=None, description="Readable id such as `BACKEND-3F`.")
+    title: str = Field(description="Issue title (private: admin only).")
+    culprit: str | None = Field(
+        default=None, description="Where the error happened, as Sentry names it."
+    )
+    permalink: str | None = Field(default=None, description="Link to the issue in Sentry.")
+    level: IssueLevel = Field(default=IssueLevel.UNKNOWN, description="Severity level.")
+    status: IssueStatus = Field(default=IssueStatus.UNKNOWN, description="Resolution status.")
+    substatus: str | None = Field(
+        default=None, description="Finer status such as `new`, `ongoing` or `regressed`."
+    )
+    priority: str | None = Field(
+        default=None, description="Sentry's priority, where the server reports one."
+    )
+    project_slug: str = Field(description="Project slug.")
+    project_id: str | None = Field(default=None, description="Numeric project id.")
+    count: int | None = Field(
+        default=None, description="Events in the issue; `null` when Sentry's value was unusable."
+    )
+    user_count: int | None = Field(default=None, description="Users affected.")
+    first_seen: AwareDatetime | None = Field(default=None, description="First event (UTC).")
+    last_seen: AwareDatetime | None = Field(default=None, description="Latest event (UTC).")
+    is_unhandled: bool | None = Field(
+        default=None, description="Whether the error was not caught by the app."
+    )
 
 
 class IssuesSnapshot(_Frozen):
@@ -178,8 +209,8 @@ class IssuesSnapshot(_Frozen):
 class CountPoint(_Frozen):
     """A count in the bucket that starts at ``at``."""
 
-    at: AwareDatetime
-    count: int
+    at: AwareDatetime = Field(description="Start of the bucket (UTC).")
+    count: int = Field(description="Events in the bucket.")
 
 
 class ErrorStats(_Frozen):
@@ -198,12 +229,22 @@ class PerformanceStats(_Frozen):
     figure is ``None`` when the project has no such data (for example no web vitals).
     """
 
-    project: str
-    transaction_count: int | None = None
-    failure_rate: float | None = None
-    avg_duration_ms: float | None = None
-    p95_duration_ms: float | None = None
-    lcp_p75_ms: float | None = None
+    project: str = Field(description="Project slug.")
+    transaction_count: int | None = Field(
+        default=None, description="Transactions over the last 24 h."
+    )
+    failure_rate: float | None = Field(
+        default=None, description="Failed transactions as a 0..1 fraction."
+    )
+    avg_duration_ms: float | None = Field(
+        default=None, description="Average transaction duration in ms."
+    )
+    p95_duration_ms: float | None = Field(
+        default=None, description="95th percentile transaction duration in ms."
+    )
+    lcp_p75_ms: float | None = Field(
+        default=None, description="Largest Contentful Paint p75 in ms; `null` without web vitals."
+    )
 
 
 # --- Per-call facts ----------------------------------------------------------------------------
@@ -212,8 +253,12 @@ class PerformanceStats(_Frozen):
 class RateLimitHeadroom(_Frozen):
     """Rate-limit state read from an upstream response's headers."""
 
-    limit: int | None = None
-    remaining: int | None = None
-    reset_at: datetime | None = None
-    concurrent_limit: int | None = None
-    concurrent_remaining: int | None = None
+    limit: int | None = Field(default=None, description="Calls allowed in the current window.")
+    remaining: int | None = Field(default=None, description="Calls left in the current window.")
+    reset_at: datetime | None = Field(default=None, description="When the window resets (UTC).")
+    concurrent_limit: int | None = Field(
+        default=None, description="Concurrent calls allowed (Sentry only)."
+    )
+    concurrent_remaining: int | None = Field(
+        default=None, description="Concurrent calls left (Sentry only)."
+    )
