@@ -7,6 +7,8 @@ so demo data crosses exactly the same parsing code as production data.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -39,6 +41,8 @@ logger = logging.getLogger(__name__)
 DEMO_UPSTREAM_HOST = "http://simulator.lookout.invalid"
 DEMO_UPTIMEROBOT_KEY = "ur-demo-read-only-key"
 DEMO_SENTRY_TOKEN = "demo-sentry-integration-token"  # noqa: S105
+
+WARM_UP_TIMEOUT_S = 5.0
 
 Clock = Callable[[], datetime]
 
@@ -166,6 +170,16 @@ def build_runtime(
     )
 
 
+async def _warm_up(runtime: Runtime) -> None:
+    """Resolve Sentry's project ids before serving, so a cold read fans out in one round.
+
+    Bounded, and never fatal: if Sentry is slow or down, the first fetch loads the ids itself.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(WARM_UP_TIMEOUT_S):
+            await runtime.sentry.warm_up()
+
+
 def _install_cors(app: FastAPI, settings: Settings) -> None:
     """Configured origins may call every endpoint; demo mode alone opens public GETs to all."""
     if settings.cors_allow_origins:
@@ -204,6 +218,7 @@ def create_app(
         app.state.runtime = runtime
         app.state.token_verifier = TokenVerifier(runtime.settings, runtime.http_client)
         app.state.live = LiveUpdates(runtime.store, runtime.views, runtime.settings, clock=clock)
+        await _warm_up(runtime)
         if runtime.poller is not None:
             await runtime.poller.start()
         logger.info(

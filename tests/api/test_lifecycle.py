@@ -110,3 +110,26 @@ async def test_slow_uptimerobot_serves_last_snapshot_marked_stale(
     assert second["stale"] is True
     assert second["components"] == first["components"]
     assert elapsed < 2
+
+
+async def test_startup_resolves_sentry_projects_before_first_read(
+    make_harness: Callable[..., Any],
+) -> None:
+    async with make_harness() as harness:
+        before = harness.calls["sentry:projects"]
+        await harness.client.get("/api/v1/status")
+        after = harness.calls["sentry:projects"]
+
+    assert before == 1
+    assert after == 1
+
+
+async def test_startup_goes_on_when_sentry_is_down(make_harness: Callable[..., Any]) -> None:
+    from app.demo.state import FaultPlan
+
+    running = make_harness()
+    running._harness.faults["sentry"] = FaultPlan(error_status=503)
+    async with running as harness:
+        response = await harness.client.get("/healthz")
+
+    assert response.status_code == 200
