@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.api import admin, compat, ops, pages, public, reports, stream, webhooks
 from app.api.errors import install_error_handlers
@@ -74,6 +74,11 @@ class LookoutApp(FastAPI):
     fast_status: CachedStatusResponder | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD" and scope["path"] not in NO_HEAD:
+            # Uptime checkers (UptimeRobot's HTTP monitors included) send HEAD by default;
+            # answer it as the GET it stands for, without the body.
+            scope = {**scope, "method": "GET"}
+            send = _without_body(send)
         fast_status = self.fast_status
         if (
             fast_status is not None
@@ -83,6 +88,19 @@ class LookoutApp(FastAPI):
         ):
             return
         await super().__call__(scope, receive, send)
+
+
+# Paths whose GET never ends (an event stream), so a HEAD there is left to answer 405.
+NO_HEAD = frozenset({"/api/v1/status/stream"})
+
+
+def _without_body(send: Send) -> Send:
+    async def send_headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return send_headers_only
 
 
 def _utc_now() -> datetime:

@@ -66,8 +66,15 @@ def resolve_components(
     known = list(monitors or [])
     configs = settings.public_components
     if configs is None:
+        # A paused monitor watches nothing, so without a map it stays admin-only instead of
+        # showing the public a component "under maintenance".
         return [
-            ComponentDefinition(name=monitor.name, monitor_ids=(monitor.id,)) for monitor in known
+            ComponentDefinition(
+                name=monitor.name,
+                monitor_ids=(monitor.id,),
+                is_public=monitor.status is not MonitorStatus.PAUSED,
+            )
+            for monitor in known
         ]
 
     definitions: list[ComponentDefinition] = []

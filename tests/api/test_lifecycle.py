@@ -133,3 +133,15 @@ async def test_startup_goes_on_when_sentry_is_down(make_harness: Callable[..., A
         response = await harness.client.get("/healthz")
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/status", "/api/v1/status", "/badge/status.svg"])
+async def test_head_answers_like_get_without_body(harness: Harness, path: str) -> None:
+    await harness.client.get("/api/v1/status")
+
+    get = await harness.client.get(path)
+    head = await harness.client.head(path)
+
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]

@@ -318,3 +318,16 @@ def test_shared_monitor_index_gives_same_status() -> None:
         indexed = evaluate_component(definition, snapshot, settings, NOW, [], monitors_by_id=by_id)
 
         assert indexed == evaluate_component(definition, snapshot, settings, NOW, [])
+
+
+def test_without_map_paused_monitor_stays_private() -> None:
+    from app.models.upstream import MonitorStatus
+
+    monitors = [
+        make_monitor(1, "Frontend"),
+        make_monitor(2, "Staging", status=MonitorStatus.PAUSED),
+    ]
+
+    definitions = resolve_components(monitors, make_settings())
+
+    assert [d.is_public for d in definitions] == [True, False]
