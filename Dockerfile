@@ -17,4 +17,6 @@ USER lookout
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
-CMD ["lookout", "serve", "--host", "0.0.0.0", "--port", "8000", "--forwarded-allow-ips", "*"]
+# X-Forwarded-For is trusted only from FORWARDED_ALLOW_IPS (set it to the proxy's address), so a
+# client cannot pick its own address and slip past the per-client rate limits.
+CMD ["lookout", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        forwarded_allow_ips=args.forwarded_allow_ips or settings.forwarded_allow_ips,
         log_level=settings.log_level.lower(),
         # Lookout logs each request itself, without raw paths (a webhook path holds a token).
         log_config=None,
@@ -98,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="Port to listen on.")
     serve.add_argument(
         "--forwarded-allow-ips",
-        default="127.0.0.1",
-        help="Proxies whose X-Forwarded-* headers are trusted (comma list).",
+        default=None,
+        help="Proxies whose X-Forwarded-* headers are trusted (comma list); "
+        "default: FORWARDED_ALLOW_IPS, else 127.0.0.1.",
     )
     serve.set_defaults(handler=_serve)
 

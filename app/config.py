@@ -164,6 +164,7 @@ class Settings(BaseSettings):
 
     # HTTP interface and operations
     cors_allow_origins: CommaList = Field(default_factory=list)
+    forwarded_allow_ips: str = "127.0.0.1"
     public_max_age_seconds: int = Field(default=30, ge=0, le=3600)
     public_stale_while_revalidate_seconds: int = Field(default=60, ge=0, le=MAX_TTL_SECONDS)
     sentry_dsn: SecretStr | None = None

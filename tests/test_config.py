@@ -134,3 +134,19 @@ def test_cli_prints_one_line_and_exits_2_on_bad_setting(
     assert code == 2
     assert error.startswith("lookout: CACHE_TTL_MONITORS is invalid")
     assert error.count("\n") == 1
+
+
+def test_serve_trusts_forwarded_headers_from_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+    monkeypatch.chdir("/")
+    monkeypatch.setenv("DEMO_MODE", "true")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.5")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    monkeypatch.setattr("app.observability.configure_logging", lambda settings: None)
+    monkeypatch.setattr("app.observability.init_error_reporting", lambda settings: False)
+
+    assert main(["serve", "--port", "8999"]) == 0
+    assert seen["forwarded_allow_ips"] == "10.0.0.5"
+    assert seen["host"] == "127.0.0.1"

@@ -42,11 +42,11 @@ def test_dockerfile_checks_health_on_healthz() -> None:
     assert "/healthz" in checks[0]
 
 
-def test_dockerfile_serves_with_proxy_headers_trusted() -> None:
+def test_dockerfile_trusts_no_forwarded_headers_by_default() -> None:
     command = [rest for keyword, rest in _instructions() if keyword == "CMD"][-1]
 
     assert '"lookout", "serve"' in command
-    assert "--forwarded-allow-ips" in command
+    assert '"*"' not in command
 
 
 def test_dockerignore_keeps_secrets_and_venv_out() -> None:
