@@ -36,10 +36,14 @@ from app.sources.errors import (
     SourceAuthError,
     SourceBadResponse,
     SourceError,
+    SourceRateLimited,
     SourceUnavailable,
 )
 
 logger = logging.getLogger(__name__)
+
+# A reset further away than this is treated as a clock problem rather than honoured.
+MAX_QUOTA_WAIT_S = 3600.0
 
 Code = TypeVar("Code")
 
@@ -158,6 +162,23 @@ class UptimeRobotSource:
             params, key=MONITORS_WINDOW_KEY, ratio_keys=(WINDOW_RATIO_KEY,), ratio_field="ranges"
         )
 
+    def _check_quota(self, key: str) -> None:
+        """Raise ``SourceRateLimited`` instead of calling when the window is used up.
+
+        The last answer's ``X-RateLimit-Remaining: 0`` with a future ``X-RateLimit-Reset``
+        means the next call would only earn a 429 (the free plan allows 10 calls a minute).
+        """
+        headroom = self._recorder.health(SOURCE).headroom
+        if headroom.remaining is None or headroom.remaining > 0 or headroom.reset_at is None:
+            return
+        wait_s = (headroom.reset_at - datetime.now(UTC)).total_seconds()
+        if wait_s > 0:
+            raise SourceRateLimited(
+                SOURCE,
+                f"{key} not sent: the rate-limit window is used up until X-RateLimit-Reset",
+                retry_after_s=min(wait_s, MAX_QUOTA_WAIT_S),
+            )
+
     async def _fetch_all(
         self,
         params: Mapping[str, str],
@@ -171,6 +192,7 @@ class UptimeRobotSource:
         pages = 0
         total = 0
         while True:
+            self._check_quota(key)
             form = self._form(params, offset)
             request = self._client.build_request("POST", f"{self._base_url}/getMonitors", data=form)
             page = await send(

@@ -455,3 +455,33 @@ async def test_key_absent_from_skipped_monitor_log(
     assert caplog.records
     for record in caplog.records:
         assert API_KEY not in record.getMessage()
+
+
+@respx.mock(assert_all_called=False)
+async def test_used_up_window_skips_call_until_reset(respx_mock: respx.MockRouter) -> None:
+    from datetime import UTC, datetime
+
+    from app.sources.base import CallRecorder
+    from app.sources.errors import SourceRateLimited
+    from app.sources.uptimerobot import UptimeRobotSource
+
+    reset_at = int(datetime.now(UTC).timestamp()) + 40
+    route = respx_mock.post("https://api.uptimerobot.com/v2/getMonitors").respond(
+        200,
+        json={"stat": "ok", "pagination": {"offset": 0, "limit": 50, "total": 0}, "monitors": []},
+        headers={
+            "X-RateLimit-Limit": "10",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset_at),
+        },
+    )
+    settings = Settings(_env_file=None, demo_mode=True)  # type: ignore[call-arg]
+    async with httpx.AsyncClient() as client:
+        source = UptimeRobotSource(client, settings, CallRecorder(), api_key="ur-test-key")
+        await source.fetch_monitors()
+
+        with pytest.raises(SourceRateLimited) as caught:
+            await source.fetch_monitors()
+
+    assert route.call_count == 1
+    assert 30 < caught.value.retry_after_s <= 40
