@@ -210,7 +210,7 @@ class StatusViews:
         reads = await read_many(self._store, self.keys(), observer=self._read_observer)
         if reads and not any(read.available for read in reads.values()):
             raise DataUnavailable(
-                "No upstream data is available yet; the sources are being fetched.",
+                "No upstream data is available yet: the sources are being fetched or failing.",
                 retry_after_s=5,
             )
         fingerprint = _fingerprint(reads)
