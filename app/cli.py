@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +21,10 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings)
     init_error_reporting(settings)
     app = create_app(settings)
+    # Modules, schemas and routes live as long as the process; moving them out of the
+    # collector's reach keeps full collections, which would otherwise scan them all, from
+    # pausing a request for tens of milliseconds.
+    gc.freeze()
     if settings.demo_mode:
         _print_demo_banner(settings, args.host, args.port)
     uvicorn.run(

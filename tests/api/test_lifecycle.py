@@ -145,3 +145,25 @@ async def test_head_answers_like_get_without_body(harness: Harness, path: str) -
     assert head.status_code == 200
     assert head.content == b""
     assert head.headers["content-type"] == get.headers["content-type"]
+
+
+async def test_startup_builds_route_state_before_first_request(
+    make_harness: Callable[..., Any],
+) -> None:
+    from fastapi import routing
+
+    built: list[str] = []
+    original = routing._populate_api_route_state
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        built.append("route")
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(routing, "_populate_api_route_state", spy)
+        async with make_harness() as harness:
+            after_startup = len(built)
+            await harness.client.get("/api/v1/admin/dashboard", headers=harness.admin_headers)
+
+    assert after_startup > 0
+    assert len(built) == after_startup
