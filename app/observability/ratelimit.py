@@ -25,9 +25,8 @@ from app.observability.middleware import path_without_root
 RuleName = Literal["public", "refresh"]
 
 WINDOW_S = 60.0
-# Clients tracked per rule. Past this the least recently used client is forgotten, so a flood
-# of distinct addresses costs at most this many small entries.
-# NOTE: such a flood also evicts throttled clients, which then start again with a full bucket.
+# Clients tracked per rule. Past this the longest-known client is forgotten, so a flood of
+# distinct addresses costs at most this many small entries.
 DEFAULT_MAX_CLIENTS = 10_000
 UNKNOWN_CLIENT = "unknown"
 # Absorbs floating-point error, so that a slot due exactly now counts as free.
