@@ -25,6 +25,8 @@ def print_summary(status: SystemStatus, keys: dict[str, str | None], out: TextIO
         _line(out, f"  {key:<34} {'ok' if error is None else 'FAILED: ' + error}")
     _line(out)
     _line(out, f"Overall: {status.overall.description} (light {status.light.color.value})")
+    for reason in status.light.reasons:
+        _line(out, f"  light: {reason}")
     for component in status.components:
         uptime = {figure.window: figure.percent for figure in component.uptime}
         _line(out, f"  {component.name:<24} {component.state.value:<22} 30d {uptime.get('30d')}")
