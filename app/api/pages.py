@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from app.api.deps import RuntimeDep
 from app.api.errors import error_doc, error_responses
 from app.api.http import public_bytes
-from app.errors import NotFound
+from app.errors import DataUnavailable, NotFound
 from app.models.status import ComponentStatus, SystemStatus
 from app.services import pages
 from app.services.public_view import slugify, updated_at
@@ -180,7 +180,18 @@ async def status_badge(request: Request, runtime: RuntimeDep) -> Response:
     Colours: operational green, degraded yellow, partial outage orange, major outage red,
     maintenance blue, no data grey. Sent with `Cache-Control: no-cache` and an ETag.
     """
-    view = await runtime.views.current()
+    try:
+        view = await runtime.views.current()
+    except DataUnavailable:
+        # An <img> shows a grey badge better than a broken image while nothing is known yet.
+        body = pages.render_badge_svg(pages.no_data_badge())
+        return public_bytes(
+            request,
+            body,
+            runtime.settings,
+            media_type=SVG_MEDIA_TYPE,
+            cache_control=BADGE_CACHE_CONTROL,
+        )
     return _respond(
         request,
         runtime,

@@ -223,6 +223,12 @@ def status_badge(status: SystemStatus) -> Badge:
     )
 
 
+def no_data_badge() -> Badge:
+    """Build the overall badge shown before any upstream data exists (a grey ``no data``)."""
+    state = ComponentState.UNKNOWN
+    return Badge(label="status", message="no data", color=state_color(state), is_error=True)
+
+
 def component_badge(component: ComponentStatus) -> Badge:
     """Build one component's state badge, labelled with the component's public name."""
     return Badge(

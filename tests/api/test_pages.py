@@ -323,3 +323,15 @@ async def test_live_script_subscribes_to_status_stream(harness: Harness) -> None
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert "new EventSource(root.dataset.stream)" in script.text
+
+
+async def test_status_badge_is_grey_no_data_on_cold_failure(harness: Harness) -> None:
+    harness.faults["uptimerobot"] = FaultPlan(error_status=500)
+    harness.faults["sentry"] = FaultPlan(error_status=500)
+
+    response = await harness.client.get("/badge/status.svg")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert "no data" in response.text
+    assert response.headers["cache-control"] == "no-cache"
