@@ -113,7 +113,12 @@ def _component(status: SystemStatus, slug: str) -> ComponentStatus:
         },
         304: _NOT_MODIFIED,
         422: error_doc("`refresh` is not a whole number of seconds from 10 to 3600."),
-        503: _UNAVAILABLE,
+        503: {
+            "content": {"text/html": {}},
+            "description": "No upstream data yet: a short HTML page that reloads itself after "
+            "`Retry-After` seconds.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
     },
 )
 async def status_page(
@@ -129,7 +134,17 @@ async def status_page(
     Shows the same data as `GET /api/v1/status` plus daily uptime bars and past incidents, and
     says so when the data is stale. Cached like the JSON status, with an ETag.
     """
-    view = await runtime.views.current()
+    try:
+        view = await runtime.views.current()
+    except DataUnavailable as exc:
+        retry_after = exc.headers.get("Retry-After", "5")
+        body = pages.render_unavailable_page(runtime.settings.status_page_name, int(retry_after))
+        return Response(
+            content=body,
+            status_code=503,
+            media_type="text/html; charset=utf-8",
+            headers={"Retry-After": retry_after, "Cache-Control": "no-store"},
+        )
 
     def render() -> bytes:
         page = pages.build_status_page(
@@ -171,7 +186,6 @@ async def live_script(request: Request, runtime: RuntimeDep) -> Response:
             "description": "A flat badge such as `status | operational`, coloured by state.",
         },
         304: _NOT_MODIFIED,
-        503: _UNAVAILABLE,
     },
 )
 async def status_badge(request: Request, runtime: RuntimeDep) -> Response:

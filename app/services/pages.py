@@ -549,6 +549,12 @@ def _environment() -> Environment:
     return environment
 
 
+def render_unavailable_page(page_name: str, retry_after_s: int) -> bytes:
+    """Render the page shown before any status data exists; it reloads itself."""
+    template = _environment().get_template("unavailable.html")
+    return template.render(page_name=page_name, retry_after_s=retry_after_s).encode()
+
+
 def render_status_page(page: StatusPage) -> bytes:
     """Render the status page as UTF-8 HTML (autoescaped, no JavaScript)."""
     template = _environment().get_template("status.html")

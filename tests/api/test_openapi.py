@@ -45,9 +45,12 @@ NEVER_UNAVAILABLE = {
     ("get", "/api/v1/status/stream"),
     ("post", "/api/v1/webhooks/uptimerobot/{token}"),
     ("post", "/api/v1/webhooks/sentry"),
+    ("get", "/badge/status.svg"),
 }
 # Readiness returns 503 with its own body, which lists every snapshot key, not an error body.
 READINESS = ("get", "/readyz")
+# The status page answers 503 with a short HTML page for people, not a JSON error body.
+STATUS_PAGE = ("get", "/status")
 
 # Schemas whose fields have no descriptions yet; remove a name once its fields are described.
 UNDESCRIBED_SCHEMAS: set[str] = set()
@@ -264,7 +267,8 @@ def test_operations_reading_snapshots_document_503(spec: dict[str, Any]) -> None
     problems = [
         f"{method.upper()} {path}: {problem}"
         for method, path, operation in operations(spec)
-        if (method, path) not in NEVER_UNAVAILABLE and (method, path) != READINESS
+        if (method, path) not in NEVER_UNAVAILABLE
+        and (method, path) not in (READINESS, STATUS_PAGE)
         for problem in error_schema_problems(operation, "503")
     ]
 
@@ -276,6 +280,14 @@ def test_readiness_documents_503_with_its_own_body(spec: dict[str, Any]) -> None
     response = spec["paths"][path][method]["responses"]["503"]
 
     assert json_schema_of(response) == {"$ref": "#/components/schemas/Readiness"}
+
+
+def test_status_page_documents_html_503(spec: dict[str, Any]) -> None:
+    method, path = STATUS_PAGE
+    response = spec["paths"][path][method]["responses"]["503"]
+
+    assert set(response["content"]) == {"text/html"}
+    assert "Retry-After" in response["headers"]
 
 
 def test_rate_limited_operations_document_429(spec: dict[str, Any]) -> None:
@@ -311,7 +323,8 @@ def test_error_responses_use_the_error_body(spec: dict[str, Any]) -> None:
         f"{method.upper()} {path}: {problem}"
         for method, path, operation in operations(spec)
         for status in operation["responses"]
-        if status[0] in "45" and (method, path, status) != (*READINESS, "503")
+        if status[0] in "45"
+        and (method, path, status) not in ((*READINESS, "503"), (*STATUS_PAGE, "503"))
         for problem in error_schema_problems(operation, status)
     ]
 

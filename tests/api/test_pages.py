@@ -335,3 +335,16 @@ async def test_status_badge_is_grey_no_data_on_cold_failure(harness: Harness) ->
     assert response.headers["content-type"].startswith("image/svg+xml")
     assert "no data" in response.text
     assert response.headers["cache-control"] == "no-cache"
+
+
+async def test_status_page_is_html_503_on_cold_failure(harness: Harness) -> None:
+    harness.faults["uptimerobot"] = FaultPlan(error_status=500)
+    harness.faults["sentry"] = FaultPlan(error_status=500)
+
+    response = await harness.client.get("/status")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["retry-after"] == "5"
+    assert "No status data is available yet" in response.text
+    assert '<html lang="en">' in response.text
