@@ -63,7 +63,7 @@ class Runtime:
 
 
 class LookoutApp(FastAPI):
-    """FastAPI that answers a warm ``GET /api/v1/status`` before any middleware runs.
+    """FastAPI that serves a warm ``GET /api/v1/status`` before any middleware runs.
 
     That one response is the same precomputed bytes for every caller, and the busiest request a
     status service gets; ``CachedStatusResponder`` still applies its rate limit, metrics and log
@@ -110,7 +110,7 @@ def _utc_now() -> datetime:
 def build_http_client(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """The process's one upstream client, with explicit timeouts and pool limits."""
+    """Build the process's one upstream client, with explicit timeouts and pool limits."""
     timeout = httpx.Timeout(
         connect=settings.http_connect_timeout_seconds,
         read=settings.http_read_timeout_seconds,

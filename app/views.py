@@ -115,7 +115,7 @@ def _fingerprint(reads: dict[str, SnapshotRead]) -> Fingerprint:
 
 
 def _valid_until(reads: dict[str, SnapshotRead], now: datetime) -> datetime:
-    """The first moment a key may need a refresh; the view is rebuilt from there on."""
+    """Return the first moment a key may need a refresh; the view is rebuilt from then on."""
     limit = now + MAX_VIEW_AGE
     for read in reads.values():
         due = read.freshness.next_refresh_at
@@ -128,7 +128,7 @@ def _valid_until(reads: dict[str, SnapshotRead], now: datetime) -> datetime:
 
 
 def etag_of(body: bytes) -> str:
-    """A strong ETag for ``body``."""
+    """Return a strong ETag for ``body``."""
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 

@@ -36,7 +36,7 @@ def public_bytes(
     etag: str | None = None,
     cache_control: str | None = None,
 ) -> Response:
-    """A cacheable public response with a strong ETag; ``304`` when the client has it."""
+    """Build a cacheable public response with a strong ETag, or a ``304`` when the client has it."""
     etag = etag or etag_of(body)
     headers = {"ETag": etag, "Cache-Control": cache_control or public_cache_control(settings)}
     if etag_matches(request, etag):
@@ -58,7 +58,7 @@ def public_model(request: Request, model: BaseModel, settings: Settings) -> Resp
 
 
 def admin_model(model: BaseModel) -> Response:
-    """An admin response: never stored by a shared or browser cache."""
+    """Build an admin response, which no shared or browser cache may store."""
     return Response(
         content=json_bytes(model),
         media_type="application/json",

@@ -44,7 +44,7 @@ UPSTREAMS: tuple[Literal["uptimerobot", "sentry"], ...] = ("uptimerobot", "sentr
 
 
 def slugify(name: str) -> str:
-    """A stable, URL-safe id for a public component name."""
+    """Return a stable, URL-safe id for a public component name."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return slug or "component"
 
@@ -131,7 +131,7 @@ def public_incidents(incidents: list[Incident], *, active_only: bool) -> list[Pu
 
 
 def to_public_status(status: SystemStatus, snapshot: SystemSnapshot, now: datetime) -> PublicStatus:
-    """The body of ``GET /api/v1/status``."""
+    """Build the body of ``GET /api/v1/status``."""
     return PublicStatus(
         generated_at=now,
         updated_at=updated_at(snapshot.freshness),
@@ -207,7 +207,7 @@ def to_statuspage_status(
 def to_statuspage_summary(
     status: SystemStatus, snapshot: SystemSnapshot, settings: Settings, created_at: datetime
 ) -> StatuspageSummary:
-    """The body of ``GET /api/v2/summary.json``: status, components, unresolved incidents."""
+    """Build the body of ``GET /api/v2/summary.json``: status, components, open incidents."""
     updated = updated_at(snapshot.freshness) or status.generated_at
     components = statuspage_components(status, settings, created_at)
     by_name = {component.name: component for component in components}
