@@ -27,6 +27,7 @@ from app.models.admin import (
 )
 from app.models.upstream import IssueLevel, IssueStatus
 from app.services import admin_view
+from app.services.public_view import UPSTREAMS
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=error_responses(401, 403, 503))
 
@@ -172,7 +173,7 @@ async def sources(runtime: RuntimeDep, user: AdminUser) -> Response:
     view = await runtime.views.current()
     store = runtime.store
     freshness = {key: store.freshness(key) for key in store.keys()}
-    blocked = {name: store.blocked_until(name) for name in ("uptimerobot", "sentry")}
+    blocked: dict[str, datetime | None] = {name: store.blocked_until(name) for name in UPSTREAMS}
     upstreams = admin_view.upstream_health(runtime.recorder.all_health(), freshness, blocked)
     envelope = admin_view.envelope(view.snapshot, view.status.generated_at)
     return admin_model(SourcesBody(**envelope, upstreams=upstreams))
@@ -186,7 +187,7 @@ async def sources(runtime: RuntimeDep, user: AdminUser) -> Response:
 )
 async def refresh(runtime: RuntimeDep, user: AdminUser) -> Response:
     """Fetch every snapshot key now (joining fetches already in flight). Upstream rate limits
-    still apply: a rate-limited upstream keeps its data and says so."""
+    still apply: a rate-limited upstream keeps its data and reports it."""
     refreshed = await runtime.views.refresh_all()
     view = await runtime.views.current()
     envelope = admin_view.envelope(view.snapshot, view.status.generated_at)

@@ -22,7 +22,7 @@ from app.models.admin import (
 from app.models.snapshot import Freshness, SystemSnapshot
 from app.models.status import AlertRule, Incident, SystemStatus
 from app.models.upstream import IssueLevel, IssueStatus, Monitor, SentryIssue
-from app.services.public_view import source_freshness
+from app.services.public_view import UPSTREAMS, source_freshness
 from app.sources.base import SourceHealth
 
 RECENT_INCIDENTS = 10
@@ -183,7 +183,7 @@ def upstream_health(
 ) -> list[UpstreamHealth]:
     by_source = {item.source: item for item in health}
     result = []
-    for source in ("uptimerobot", "sentry"):
+    for source in UPSTREAMS:
         item = by_source.get(source) or SourceHealth(source=source)
         keys = [value for key, value in freshness.items() if key.startswith(f"{source}:")]
         result.append(
