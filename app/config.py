@@ -290,9 +290,10 @@ def _describe(error: ValidationError) -> str:
     variable = location[0].upper()
     if len(location) > 1:
         variable = f"{variable} (at {'.'.join(location[1:])})"
-    given = first.get("input")
-    shown = "" if location[0] in _SECRET_FIELDS or isinstance(given, dict) else f" (got {given!r})"
-    return f"{variable} is invalid: {message}{shown}"
+    value = first.get("input")
+    hidden = location[0] in _SECRET_FIELDS or isinstance(value, dict)
+    echoed_value = "" if hidden else f" (got {value!r})"
+    return f"{variable} is invalid: {message}{echoed_value}"
 
 
 _SECRET_FIELDS = {

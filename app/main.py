@@ -75,8 +75,8 @@ class LookoutApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "HEAD" and scope["path"] not in NO_HEAD:
-            # Uptime checkers (UptimeRobot's HTTP monitors included) send HEAD by default;
-            # answer it as the GET it stands for, without the body.
+            # Uptime checkers (UptimeRobot's HTTP monitors included) send HEAD by default, so it
+            # is served as the GET it stands for, without the body.
             scope = {**scope, "method": "GET"}
             send = _without_body(send)
         fast_status = self.fast_status
@@ -90,7 +90,7 @@ class LookoutApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-# Paths whose GET never ends (an event stream), so a HEAD there is left to answer 405.
+# Paths whose GET never ends (an event stream), so a HEAD there is left to return 405.
 NO_HEAD = frozenset({"/api/v1/status/stream"})
 
 
@@ -226,7 +226,7 @@ async def _prime_routes(app: FastAPI) -> None:
     async def discard(message: Message) -> None:
         return None
 
-    # Without "app" in the scope, Starlette answers the miss itself instead of raising 404.
+    # Without "app" in the scope, Starlette sends the 404 itself instead of raising it.
     await app.router(scope, receive, discard)
 
 

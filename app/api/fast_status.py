@@ -37,7 +37,7 @@ _REQUEST_ID_CHARACTERS = frozenset(
 
 
 class CachedStatusResponder:
-    """Answers ``GET /api/v1/status`` from the cached view while it is valid."""
+    """Serves ``GET /api/v1/status`` from the cached view while it is valid."""
 
     def __init__(self, observability: Observability) -> None:
         self.observability = observability
@@ -129,7 +129,7 @@ async def _no_body() -> dict[str, Any]:
 
 
 def _matches(header: bytes, etag: bytes) -> bool:
-    """Whether ``If-None-Match`` names ``etag`` or ``*``; weak validators compare equal."""
+    """Return whether ``If-None-Match`` names ``etag`` or ``*``; weak validators match too."""
     for candidate in header.split(b","):
         candidate = candidate.strip().removeprefix(b"W/")
         if candidate in (etag, b"*"):

@@ -19,7 +19,7 @@ def public_cache_control(settings: Settings) -> str:
 
 
 def etag_matches(request: Request, etag: str) -> bool:
-    """Whether ``If-None-Match`` names ``etag`` (or ``*``); weak validators compare equal."""
+    """Return whether ``If-None-Match`` names ``etag`` (or ``*``); weak validators match too."""
     header = request.headers.get("if-none-match")
     if not header:
         return False

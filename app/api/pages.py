@@ -132,7 +132,7 @@ async def status_page(
     """A server-rendered status page for people: readable without JavaScript, light and dark.
 
     Shows the same data as `GET /api/v1/status` plus daily uptime bars and past incidents, and
-    says so when the data is stale. Cached like the JSON status, with an ETag.
+    shows a notice when the data is stale. Cached like the JSON status, with an ETag.
     """
     try:
         view = await runtime.views.current()

@@ -1,4 +1,4 @@
-"""What a read from the snapshot store returns, and the whole picture the services work on."""
+"""Snapshot store reads, and the whole picture the services work on."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class SystemSnapshot:
     """Everything the services need at one moment; a missing source is absent, not empty.
 
     ``monitors`` is ``None`` and a project is missing from the dicts when that data is
-    unavailable. ``freshness`` holds every key that was read, available or not.
+    unavailable. ``freshness`` contains every key that was read, available or not.
     """
 
     taken_at: datetime

@@ -96,7 +96,7 @@ class TokenBucketLimiter:
         return None
 
     def _prune(self, now: float) -> None:
-        """Forget clients whose bucket is full again; runs at most once a window."""
+        """Forget clients whose bucket is full again (``acquire`` calls this once a window)."""
         self._full_at = {client: at for client, at in self._full_at.items() if at > now}
         self._next_prune_at = now + WINDOW_S
 
@@ -161,7 +161,7 @@ class RateLimitMiddleware:
 
 
 def rejection_response(rule: RuleName, limiter: TokenBucketLimiter, wait_s: float) -> Response:
-    """The 429 JSON error for a client ``wait_s`` seconds away from its next slot."""
+    """Build the 429 JSON error for a client ``wait_s`` seconds away from its next slot."""
     retry_after_s = max(math.ceil(round(wait_s, 3)), 1)
     detail = _describe_limit(rule, limiter.per_minute, retry_after_s)
     error = RateLimited(detail, retry_after_s=retry_after_s)

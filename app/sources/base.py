@@ -36,7 +36,7 @@ MAX_RETRY_AFTER_S = 3600.0
 
 @dataclass
 class SourceHealth:
-    """What is known of one upstream from its most recent calls."""
+    """Health of one upstream, from its most recent calls."""
 
     source: str
     calls: int = 0
@@ -55,7 +55,7 @@ CallObserver = Callable[[str, str, str, float], None]
 
 
 class CallRecorder:
-    """Keeps a ``SourceHealth`` per upstream and tells observers (metrics) of every call."""
+    """Keeps a ``SourceHealth`` per upstream and notifies observers (metrics) of every call."""
 
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -141,7 +141,7 @@ def parse_int(value: str | None) -> int | None:
 
 
 def describe_url(url: httpx.URL) -> str:
-    """The URL without its query string, safe to log."""
+    """Return the URL without its query string, safe to log."""
     return str(url.copy_with(query=None))
 
 
@@ -179,7 +179,7 @@ async def send(
         if status == 429:
             raise _rate_limited(source, key, response, headroom)
         if status >= 500:
-            raise SourceUnavailable(source, f"{key} answered HTTP {status}")
+            raise SourceUnavailable(source, f"{key} returned HTTP {status}")
         result = parse(response)
     except SourceError as exc:
         _finish(recorder, source, key, request, status, started, exc, headroom)

@@ -28,13 +28,13 @@ class SourceError(Exception):
 
 
 class SourceTimeout(SourceError):
-    """The upstream did not answer within the configured timeout."""
+    """The upstream did not respond within the configured timeout."""
 
     kind = "timeout"
 
 
 class SourceUnavailable(SourceError):
-    """The upstream could not be reached or answered with a server error."""
+    """The upstream could not be reached or returned a server error."""
 
     kind = "unavailable"
 
@@ -56,6 +56,6 @@ class SourceAuthError(SourceError):
 
 
 class SourceBadResponse(SourceError):
-    """The upstream answered with something the client cannot use."""
+    """The upstream returned a response the client cannot use."""
 
     kind = "bad_response"

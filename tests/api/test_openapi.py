@@ -49,7 +49,7 @@ NEVER_UNAVAILABLE = {
 }
 # Readiness returns 503 with its own body, which lists every snapshot key, not an error body.
 READINESS = ("get", "/readyz")
-# The status page answers 503 with a short HTML page for people, not a JSON error body.
+# The status page returns 503 with a short HTML page for people, not a JSON error body.
 STATUS_PAGE = ("get", "/status")
 
 # Schemas whose fields have no descriptions yet; remove a name once its fields are described.

@@ -325,7 +325,7 @@ async def test_live_script_subscribes_to_status_stream(harness: Harness) -> None
     assert "new EventSource(root.dataset.stream)" in script.text
 
 
-async def test_status_badge_is_grey_no_data_on_cold_failure(harness: Harness) -> None:
+async def test_status_badge_grey_on_cold_failure(harness: Harness) -> None:
     harness.faults["uptimerobot"] = FaultPlan(error_status=500)
     harness.faults["sentry"] = FaultPlan(error_status=500)
 
@@ -337,7 +337,7 @@ async def test_status_badge_is_grey_no_data_on_cold_failure(harness: Harness) ->
     assert response.headers["cache-control"] == "no-cache"
 
 
-async def test_status_page_is_html_503_on_cold_failure(harness: Harness) -> None:
+async def test_status_page_html_on_cold_failure(harness: Harness) -> None:
     harness.faults["uptimerobot"] = FaultPlan(error_status=500)
     harness.faults["sentry"] = FaultPlan(error_status=500)
 
