@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from pydantic import TypeAdapter, ValidationError
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -67,6 +67,10 @@ DEFAULT_LEASE_S = 10.0
 DEFAULT_POLL_INTERVAL_S = 0.1
 DEFAULT_REDIS_TIMEOUT_S = 1.0
 DEFAULT_REDIS_RETRY_S = 5.0
+# Connections per process. A burst of readers beyond it waits up to the Redis timeout for a free
+# connection. redis-py's default pool raises past 100 instead, and the store took that for Redis
+# being down.
+MAX_REDIS_CONNECTIONS = 50
 
 # Connection failures, timeouts and error replies all mean "serve without Redis for now".
 # OSError covers socket errors that redis-py does not wrap.
@@ -233,14 +237,17 @@ class RedisSnapshotStore(SnapshotStore):
             error_retry_s=error_retry_s,
             flight_timeout_s=flight_timeout_s,
         )
-        self._redis = Redis.from_url(
+        pool = BlockingConnectionPool.from_url(
             redis_url,
+            max_connections=MAX_REDIS_CONNECTIONS,
+            timeout=redis_timeout_s,
             decode_responses=True,
             socket_connect_timeout=redis_timeout_s,
             socket_timeout=redis_timeout_s,
             # No retries: a failed command falls back to memory at once instead of waiting.
             retry=Retry(NoBackoff(), 0),
         )
+        self._redis = Redis.from_pool(pool)
         self._store_value_script = self._redis.register_script(_STORE_VALUE_SCRIPT)
         self._renew_lock_script = self._redis.register_script(_RENEW_LOCK_SCRIPT)
         self._release_lock_script = self._redis.register_script(_RELEASE_LOCK_SCRIPT)
