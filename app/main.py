@@ -84,7 +84,7 @@ class LookoutApp(FastAPI):
             fast_status is not None
             and scope["type"] == "http"
             and scope["path"] == STATUS_PATH
-            and await fast_status.serve(getattr(self.state, "runtime", None), scope, send)
+            and await fast_status.serve(scope, send)
         ):
             return
         await super().__call__(scope, receive, send)
@@ -270,6 +270,7 @@ def create_app(
         app.state.live = LiveUpdates(runtime.store, runtime.views, runtime.settings, clock=clock)
         await _warm_up(runtime)
         await _prime_routes(app)
+        fast_status.start(runtime)
         if runtime.poller is not None:
             await runtime.poller.start()
         logger.info(
@@ -280,6 +281,7 @@ def create_app(
         try:
             yield
         finally:
+            await fast_status.stop()
             await app.state.live.close()
             if runtime.poller is not None:
                 await runtime.poller.stop()
@@ -297,7 +299,7 @@ def create_app(
     # Observability goes in before CORS, so CORS is the outer layer and a 429 carries its headers.
     observability = install_observability(app, settings)
     _install_cors(app, settings)
-    app.fast_status = CachedStatusResponder(observability)
+    fast_status = app.fast_status = CachedStatusResponder(observability)
     app.include_router(public.router)
     app.include_router(compat.public_router)
     app.include_router(pages.router)

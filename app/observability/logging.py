@@ -112,6 +112,23 @@ class SecretRedactor:
 # secrets on every request is wasted work.
 REDACTION_EXEMPT = "redaction_exempt"
 
+# The message of the one log line per request.
+REQUEST_LINE = "request method=%s route=%s status=%d duration_ms=%.1f"
+
+
+def request_line_extra(
+    request_id: str, method: str, route: str, status: int, duration_s: float
+) -> dict[str, Any]:
+    """Build the ``extra`` fields of a request line; it is exempt from redaction."""
+    return {
+        "request_id": request_id,
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": round(duration_s * 1000, 1),
+        REDACTION_EXEMPT: True,
+    }
+
 
 class RedactionFilter(logging.Filter):
     """Masks secrets in a record's message, arguments, traceback and extra fields.
@@ -162,8 +179,9 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def _timestamp(record: logging.LogRecord) -> str:
-    moment = datetime.fromtimestamp(record.created, tz=UTC)
+def format_timestamp(created: float) -> str:
+    """Format epoch seconds as the log lines' UTC time, to the millisecond."""
+    moment = datetime.fromtimestamp(created, tz=UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -174,7 +192,7 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return _timestamp(record)
+        return format_timestamp(record.created)
 
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "request_id"):
@@ -187,7 +205,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": _timestamp(record),
+            "time": format_timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -196,6 +214,7 @@ class JsonFormatter(logging.Formatter):
         for name, value in record.__dict__.items():
             if name not in _STANDARD_RECORD_ATTRIBUTES and name not in entry:
                 entry[name] = value
+        entry.pop(REDACTION_EXEMPT, None)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
@@ -207,6 +226,14 @@ class JsonFormatter(logging.Formatter):
 
 def _is_lookout_handler(handler: logging.Handler) -> bool:
     return getattr(handler, "lookout_handler", False) is True
+
+
+def lookout_handler() -> logging.StreamHandler[Any] | None:
+    """Return the handler ``configure_logging`` installed on the root logger, if any."""
+    for handler in logging.getLogger().handlers:
+        if _is_lookout_handler(handler) and isinstance(handler, logging.StreamHandler):
+            return handler
+    return None
 
 
 def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> logging.Handler:

@@ -17,7 +17,7 @@ import sentry_sdk
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.observability.logging import REDACTION_EXEMPT, request_id_var
+from app.observability.logging import REQUEST_LINE, request_id_var, request_line_extra
 from app.observability.metrics import UNMATCHED_ROUTE, Metrics
 
 logger = logging.getLogger(__name__)
@@ -168,17 +168,10 @@ class RequestObservationMiddleware:
         if self.metrics is not None:
             self.metrics.observe_request(method, route, status, duration_s)
         logger.info(
-            "request method=%s route=%s status=%d duration_ms=%.1f",
+            REQUEST_LINE,
             method,
             route,
             status,
             duration_s * 1000,
-            extra={
-                "request_id": request_id,
-                "method": method,
-                "route": route,
-                "status": status,
-                "duration_ms": round(duration_s * 1000, 1),
-                REDACTION_EXEMPT: True,
-            },
+            extra=request_line_extra(request_id, method, route, status, duration_s),
         )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+import logging
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from app.api import fast_status
+from app.config import Settings
+from app.observability import configure_logging
 from tests.api.conftest import Harness
 
 
@@ -115,3 +120,34 @@ async def test_fast_path_applies_public_rate_limit(make_harness: Callable[..., A
     assert statuses == [200, 200, 200, 429]
     assert limited.json()["code"] == "rate_limited"
     assert int(limited.headers["retry-after"]) >= 1
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """Lookout's log handler writing to a string, removed again after the test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    settings = Settings(_env_file=None, demo_mode=True)  # type: ignore[call-arg]
+    configure_logging(settings, stream=stream)
+    yield stream
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+async def test_fast_path_request_lines_written_at_shutdown(
+    make_harness: Callable[..., Any], log_stream: io.StringIO
+) -> None:
+    async with make_harness() as harness:
+        await _warm(harness)
+        await harness.client.get("/api/v1/status", headers={"X-Request-ID": "fast-1"})
+        await harness.client.get("/api/v1/status", headers={"X-Request-ID": "fast-2"})
+        written_while_serving = log_stream.getvalue()
+
+    lines = [line for line in log_stream.getvalue().splitlines() if "[fast-" in line]
+    assert "[fast-" not in written_while_serving
+    assert len(lines) == 2
+    line = r" INFO app.observability.middleware \[fast-{}\] request method=GET "
+    line += r"route=/api/v1/status status=200 duration_ms=\d+\.\d$"
+    assert re.search(line.format(1), lines[0])
+    assert re.search(line.format(2), lines[1])

@@ -143,3 +143,68 @@ async def test_metrics_endpoint_serves_prometheus_text() -> None:
     assert response.headers["cache-control"] == "no-store"
     assert "# TYPE lookout_cache_reads_total counter" in response.text
     assert 'lookout_cache_reads_total{kind="sentry:issues",outcome="hit"} 1.0' in response.text
+
+
+def test_request_counts_kept_per_status() -> None:
+    metrics = Metrics()
+
+    metrics.observe_request("GET", "/api/v1/status", 200, 0.001)
+    metrics.observe_request("GET", "/api/v1/status", 200, 0.002)
+    metrics.observe_request("GET", "/api/v1/status", 304, 0.001)
+
+    value = metrics.registry.get_sample_value
+    labels = {"method": "GET", "route": "/api/v1/status"}
+    assert value("lookout_http_requests_total", {**labels, "status": "200"}) == 2
+    assert value("lookout_http_requests_total", {**labels, "status": "304"}) == 1
+
+
+def test_request_duration_histogram_merges_statuses() -> None:
+    metrics = Metrics()
+
+    metrics.observe_request("GET", "/api/v1/status", 200, 0.004)
+    metrics.observe_request("GET", "/api/v1/status", 429, 0.02)
+    metrics.observe_request("GET", "/api/v1/status", 200, 45.0)
+
+    value = metrics.registry.get_sample_value
+    labels = {"method": "GET", "route": "/api/v1/status"}
+    name = "lookout_http_request_duration_seconds"
+    assert value(f"{name}_count", labels) == 3
+    assert value(f"{name}_sum", labels) == pytest.approx(45.024)
+    assert value(f"{name}_bucket", {**labels, "le": "0.005"}) == 1
+    assert value(f"{name}_bucket", {**labels, "le": "0.01"}) == 1
+    assert value(f"{name}_bucket", {**labels, "le": "0.025"}) == 2
+    assert value(f"{name}_bucket", {**labels, "le": "30.0"}) == 2
+    assert value(f"{name}_bucket", {**labels, "le": "+Inf"}) == 3
+
+
+def test_duration_on_bucket_bound_counts_in_that_bucket() -> None:
+    metrics = Metrics()
+
+    metrics.observe_request("GET", "/healthz", 200, 0.005)
+
+    bucket = {"method": "GET", "route": "/healthz", "le": "0.005"}
+    value = metrics.registry.get_sample_value
+    assert value("lookout_http_request_duration_seconds_bucket", bucket) == 1
+
+
+def test_request_series_is_shared_per_label_set() -> None:
+    metrics = Metrics()
+
+    first = metrics.requests.series("GET", "/api/v1/status", 200)
+    again = metrics.requests.series("GET", "/api/v1/status", 200)
+
+    assert first is again
+    assert metrics.requests.series("GET", "/api/v1/status", 304) is not first
+
+
+def test_request_metrics_in_exposition_text() -> None:
+    metrics = Metrics()
+    metrics.observe_request("GET", "/api/v1/status", 200, 0.001)
+
+    text = metrics.render().decode()
+
+    assert "# TYPE lookout_http_requests_total counter" in text
+    assert (
+        'lookout_http_requests_total{method="GET",route="/api/v1/status",status="200"} 1.0'
+    ) in text
+    assert "# TYPE lookout_http_request_duration_seconds histogram" in text
