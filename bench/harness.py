@@ -246,10 +246,16 @@ class AppConfig:
 
 
 @contextlib.contextmanager
-def lookout(workdir: Path, config: AppConfig, *, name: str = "lookout") -> Iterator[Server]:
-    """Run ``lookout serve`` on a free port with ``config``'s environment."""
+def lookout(
+    workdir: Path, config: AppConfig, *, name: str = "lookout", script: Path | None = None
+) -> Iterator[Server]:
+    """Run ``lookout serve`` on a free port with ``config``'s environment.
+
+    ``script`` runs instead of ``app.cli``, taking the same arguments (``bench/floor.py``).
+    """
     port = free_port()
-    argv = _python_module("app.cli", "serve", "--host", HOST, "--port", str(port))
+    command = [sys.executable, str(script)] if script is not None else _python_module("app.cli")
+    argv = [*command, "serve", "--host", HOST, "--port", str(port)]
     app_dir = workdir / name
     app_dir.mkdir(exist_ok=True)
     with serve(

@@ -4,8 +4,9 @@ Lookout (``lookout serve``, warm cache, default settings but the per-client rate
 ``bench/bare.py`` (the same response bytes and headers, no framework) run side by side under the
 same uvicorn settings, and the same load tool measures them in alternating rounds. The ratio of
 each round is taken, so a slow moment of the shared machine hits both servers alike, and the
-median of the rounds is reported. A third server, Lookout with ``LOG_LEVEL=WARNING``, shows how
-much of the gap the one log line per request accounts for.
+median of the rounds is reported. Two more servers give context: Lookout with
+``LOG_LEVEL=WARNING`` shows what the one log line per request costs, and ``bench/floor.py``
+(Lookout without the path's per-request duties) what no change to those duties can remove.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from bench.results import CONTEXT, Row
 MEASURE = "Warm public status, requests/s vs bare ASGI"
 TARGET = ">= 0.9x"
 QUIET_MEASURE = "Same, without request log lines (LOG_LEVEL=WARNING)"
+FLOOR_MEASURE = "Same path without rate limit, request id, metrics and log line (floor)"
+FLOOR_SCRIPT = Path(__file__).with_name("floor.py")
 ROUNDS = 5
 ROUND_S = 3.0
 WARM_UP_S = 1.0
@@ -97,8 +100,12 @@ def run(workdir: Path) -> list[Row]:
         app = stack.enter_context(harness.lookout(workdir, harness.AppConfig(sim.url)))
         quiet_config = harness.AppConfig(sim.url, extra={"LOG_LEVEL": "WARNING"})
         quiet = stack.enter_context(harness.lookout(workdir, quiet_config, name="lookout-quiet"))
-        harness.wait_until_available(app.url)
-        harness.wait_until_available(quiet.url)
+        floor_config = harness.AppConfig(sim.url)
+        floor = stack.enter_context(
+            harness.lookout(workdir, floor_config, name="lookout-floor", script=FLOOR_SCRIPT)
+        )
+        for server in (app, quiet, floor):
+            harness.wait_until_available(server.url)
         response_file = workdir / "status-response.json"
         body_bytes = capture_status(app.url, response_file)
         port = harness.free_port()
@@ -108,7 +115,7 @@ def run(workdir: Path) -> list[Row]:
             harness.serve("bare", argv, port=port, ready_path=STATUS_PATH, workdir=workdir)
         )
         rates, errors, tool = measure_rounds(
-            {"lookout": app.url, "quiet": quiet.url, "bare": bare.url}
+            {"lookout": app.url, "quiet": quiet.url, "floor": floor.url, "bare": bare.url}
         )
 
     setup = (
@@ -118,10 +125,14 @@ def run(workdir: Path) -> list[Row]:
     if tool != "wrk":
         setup += "; wrk is not installed, so the Python client limits every rate"
     main_row, _ = _ratio_row(MEASURE, rates["lookout"], rates["bare"], errors, setup)
-    quiet_row, _ = _ratio_row(QUIET_MEASURE, rates["quiet"], rates["bare"], errors, tool)
-    quiet_row.target = CONTEXT
-    quiet_row.passed = None
-    return [main_row, quiet_row]
+    context_rows = [
+        _ratio_row(measure, rates[name], rates["bare"], errors, tool)[0]
+        for measure, name in ((QUIET_MEASURE, "quiet"), (FLOOR_MEASURE, "floor"))
+    ]
+    for row in context_rows:
+        row.target = CONTEXT
+        row.passed = None
+    return [main_row, *context_rows]
 
 
 if __name__ == "__main__":

@@ -55,12 +55,17 @@ class RequestLineBatch:
         self._pending: list[PendingLine] = []
         self._timestamp_ms = -1
         self._timestamp = ""
-        # JsonFormatter's layout with the constant fields in place. Request ids hold only
-        # [A-Za-z0-9._-] (the fast path checks them), so they need no JSON escaping.
+        # The handlers' layouts as %-templates with the constant fields in place, so a line is
+        # one formatting operation. Request ids hold only [A-Za-z0-9._-] (the fast path checks
+        # them), so they need no JSON escaping.
+        message = _message_template(method, route)
+        self._text_template = f"%s INFO {_escaped(logger.name)} [%s] {message}\n"
         self._json_template = (
             '{"time": "%s", "level": "INFO", "logger": '
             + _json_literal(logger.name)
-            + ', "message": %s, "request_id": "%s", "method": '
+            + ', "message": '
+            + json.dumps(message, ensure_ascii=False)
+            + ', "request_id": "%s", "method": '
             + _json_literal(method)
             + ', "route": '
             + _json_literal(route)
@@ -130,24 +135,25 @@ class RequestLineBatch:
             self._timestamp = format_timestamp(created)
         return self._timestamp
 
-    def _message(self, status: int, duration_s: float) -> str:
-        return REQUEST_LINE % (self._method, self._route, status, duration_s * 1000)
-
     def _text_line(self, line: PendingLine) -> str:
         created, request_id, status, duration_s = line
-        return (
-            f"{self._timestamp_of(created)} INFO {self._logger.name} "
-            f"[{request_id.decode()}] {self._message(status, duration_s)}\n"
+        return self._text_template % (
+            self._timestamp_of(created),
+            request_id.decode(),
+            status,
+            duration_s * 1000,
         )
 
     def _json_line(self, line: PendingLine) -> str:
         created, request_id, status, duration_s = line
+        duration_ms = duration_s * 1000
         return self._json_template % (
             self._timestamp_of(created),
-            json.dumps(self._message(status, duration_s)),
+            status,
+            duration_ms,
             request_id.decode(),
             status,
-            round(duration_s * 1000, 1),
+            round(duration_ms, 1),
         )
 
     def _emit_record(self, line: PendingLine) -> None:
@@ -170,6 +176,17 @@ class RequestLineBatch:
             self._logger.handle(record)
 
 
+def _escaped(value: str) -> str:
+    """Return ``value`` escaped for use inside a %-format template."""
+    return value.replace("%", "%%")
+
+
 def _json_literal(value: str) -> str:
     """Return ``value`` as a JSON string, escaped for use inside a %-format template."""
-    return json.dumps(value, ensure_ascii=False).replace("%", "%%")
+    return _escaped(json.dumps(value, ensure_ascii=False))
+
+
+def _message_template(method: str, route: str) -> str:
+    """Return ``REQUEST_LINE`` with the method and route in place, status and duration left."""
+    before_method, before_route, rest = REQUEST_LINE.split("%s", 2)
+    return before_method + _escaped(method) + before_route + _escaped(route) + rest

@@ -35,11 +35,13 @@ class CountingStream(io.StringIO):
         return super().write(text)
 
 
-def _batch() -> RequestLineBatch:
-    return RequestLineBatch(LOGGER, method="GET", route=ROUTE, clock=lambda: SERVED_AT)
+def _batch(route: str = ROUTE) -> RequestLineBatch:
+    return RequestLineBatch(LOGGER, method="GET", route=route, clock=lambda: SERVED_AT)
 
 
-def _formatted_by_handler(request_id: str, status: int, duration_s: float) -> str:
+def _formatted_by_handler(
+    request_id: str, status: int, duration_s: float, route: str = ROUTE
+) -> str:
     """Format the record the full stack would log for this request with Lookout's handler."""
     record = LOGGER.makeRecord(
         LOGGER.name,
@@ -47,9 +49,9 @@ def _formatted_by_handler(request_id: str, status: int, duration_s: float) -> st
         __file__,
         1,
         REQUEST_LINE,
-        ("GET", ROUTE, status, duration_s * 1000),
+        ("GET", route, status, duration_s * 1000),
         None,
-        extra=request_line_extra(request_id, "GET", ROUTE, status, duration_s),
+        extra=request_line_extra(request_id, "GET", route, status, duration_s),
     )
     record.created = SERVED_AT
     record.msecs = (SERVED_AT - int(SERVED_AT)) * 1000
@@ -70,6 +72,21 @@ def test_batched_line_matches_handler_format(
     batch.flush()
 
     assert stream.getvalue() == _formatted_by_handler("req.42", 200, 0.000_347)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_route_with_percent_and_quote_formatted_like_handler(
+    restore_root_logger: logging.Logger, log_format: str
+) -> None:
+    stream = io.StringIO()
+    configure_logging(make_settings(log_format=log_format), stream=stream)
+    route = '/odd/100%s/"quoted"'
+    batch = _batch(route)
+
+    batch.add(b"req-9", 200, 0.25)
+    batch.flush()
+
+    assert stream.getvalue() == _formatted_by_handler("req-9", 200, 0.25, route)
 
 
 def test_json_line_is_valid_json_without_internal_flag(
