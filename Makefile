@@ -34,7 +34,13 @@ format: install
 	$(BIN)/ruff format app tests bench
 	$(BIN)/ruff check --fix app tests bench
 
-bench: install
+# The throughput benchmark needs wrk (a Python client cannot load the server enough): install
+# Debian's package when it is missing (needs root); without it the benchmark says so.
+.PHONY: wrk
+wrk:
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || true
+
+bench: install wrk
 	$(BIN)/python -m bench
 
 simulate: install
