@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,3 +112,30 @@ async def test_unchanged_status_keeps_body_and_etag_when_rebuilt(
     assert len(evaluations) == 2
     assert later.public_etag == first.public_etag
     assert later.public_body == first.public_body
+
+
+async def test_event_loop_keeps_running_during_evaluation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    evaluate = app.views.evaluate
+
+    def slow_evaluate(*args: Any, **kwargs: Any) -> Any:
+        # Stands for the rules over a large account, which take most of a second.
+        time.sleep(0.2)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(app.views, "evaluate", slow_evaluate)
+    views = _views()
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    await views.current()
+    ticker.cancel()
+
+    assert ticks >= 5
