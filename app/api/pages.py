@@ -93,6 +93,19 @@ def _respond(
     )
 
 
+def _no_data_badge(
+    request: Request, runtime: Runtime, body: bytes, *, media_type: str = SVG_MEDIA_TYPE
+) -> Response:
+    """Answer a badge request made before any data exists with a grey ``no data`` badge.
+
+    An <img> or a shields.io badge shows that better than a broken image or a 503. The slug is
+    not checked yet: the components are only known once data exists.
+    """
+    return public_bytes(
+        request, body, runtime.settings, media_type=media_type, cache_control=BADGE_CACHE_CONTROL
+    )
+
+
 def _component(status: SystemStatus, slug: str) -> ComponentStatus:
     component = pages.find_component(status, slug)
     if component is None:
@@ -197,15 +210,7 @@ async def status_badge(request: Request, runtime: RuntimeDep) -> Response:
     try:
         view = await runtime.views.current()
     except DataUnavailable:
-        # An <img> shows a grey badge better than a broken image while nothing is known yet.
-        body = pages.render_badge_svg(pages.no_data_badge())
-        return public_bytes(
-            request,
-            body,
-            runtime.settings,
-            media_type=SVG_MEDIA_TYPE,
-            cache_control=BADGE_CACHE_CONTROL,
-        )
+        return _no_data_badge(request, runtime, pages.render_badge_svg(pages.no_data_badge()))
     return _respond(
         request,
         runtime,
@@ -229,7 +234,6 @@ async def status_badge(request: Request, runtime: RuntimeDep) -> Response:
         304: _NOT_MODIFIED,
         404: _UNKNOWN_COMPONENT,
         422: error_doc("`window` is not one of `24h`, `7d`, `30d`, `90d`."),
-        503: _UNAVAILABLE,
     },
 )
 async def uptime_badge(
@@ -243,9 +247,14 @@ async def uptime_badge(
     """One component's uptime over a window as an SVG badge.
 
     Colours: at least 99.9 % bright green, 99 % green, 97 % yellow, 95 % orange, else red; grey
-    without data. Sent with `Cache-Control: no-cache` and an ETag.
+    without data, also before any upstream data exists. Sent with `Cache-Control: no-cache` and
+    an ETag.
     """
-    view = await runtime.views.current()
+    try:
+        view = await runtime.views.current()
+    except DataUnavailable:
+        badge = pages.no_data_badge(f"{component} uptime {window}")
+        return _no_data_badge(request, runtime, pages.render_badge_svg(badge))
     found = _component(view.status, component)
     return _respond(
         request,
@@ -262,7 +271,7 @@ async def uptime_badge(
     "/badge/{component}.json",
     summary="Component status for a shields.io endpoint badge",
     response_model=pages.ShieldsEndpoint,
-    responses={304: _NOT_MODIFIED, 404: _UNKNOWN_COMPONENT, **error_responses(422, 503)},
+    responses={304: _NOT_MODIFIED, 404: _UNKNOWN_COMPONENT, **error_responses(422)},
 )
 async def shields_badge(
     request: Request, runtime: RuntimeDep, component: ComponentSlug
@@ -270,9 +279,14 @@ async def shields_badge(
     """One component's state in the shields.io endpoint schema (`schemaVersion` 1).
 
     Use it as `https://img.shields.io/endpoint?url=<this URL>`. `isError` is true when the
-    component has no data. Sent with `Cache-Control: no-cache` and an ETag.
+    component has no data; before any upstream data exists the label is the slug. Sent with
+    `Cache-Control: no-cache` and an ETag.
     """
-    view = await runtime.views.current()
+    try:
+        view = await runtime.views.current()
+    except DataUnavailable:
+        body = pages.render_shields(pages.no_data_badge(component))
+        return _no_data_badge(request, runtime, body, media_type="application/json")
     found = _component(view.status, component)
     return _respond(
         request,

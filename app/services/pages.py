@@ -223,10 +223,10 @@ def status_badge(status: SystemStatus) -> Badge:
     )
 
 
-def no_data_badge() -> Badge:
-    """Build the overall badge shown before any upstream data exists (a grey ``no data``)."""
+def no_data_badge(label: str = "status") -> Badge:
+    """Build the badge shown before any upstream data exists: ``label`` and a grey ``no data``."""
     state = ComponentState.UNKNOWN
-    return Badge(label="status", message="no data", color=state_color(state), is_error=True)
+    return Badge(label=label, message="no data", color=state_color(state), is_error=True)
 
 
 def component_badge(component: ComponentStatus) -> Badge:

@@ -38,7 +38,8 @@ RESPONSE_MODULES = (
     webhook_services,
 )
 
-# Operations that never return 503, because they read no snapshot or (webhooks) accept the call.
+# Operations that never return 503: they read no snapshot, (webhooks) accept the call, or
+# (badges) show a grey "no data" badge while nothing is known.
 NEVER_UNAVAILABLE = {
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -46,6 +47,8 @@ NEVER_UNAVAILABLE = {
     ("post", "/api/v1/webhooks/uptimerobot/{token}"),
     ("post", "/api/v1/webhooks/sentry"),
     ("get", "/badge/status.svg"),
+    ("get", "/badge/uptime/{component}.svg"),
+    ("get", "/badge/{component}.json"),
 }
 # Readiness returns 503 with its own body, which lists every snapshot key, not an error body.
 READINESS = ("get", "/readyz")

@@ -337,6 +337,34 @@ async def test_status_badge_grey_on_cold_failure(harness: Harness) -> None:
     assert response.headers["cache-control"] == "no-cache"
 
 
+async def test_uptime_badge_grey_on_cold_failure(harness: Harness) -> None:
+    harness.faults["uptimerobot"] = FaultPlan(error_status=500)
+    harness.faults["sentry"] = FaultPlan(error_status=500)
+
+    response = await harness.client.get("/badge/uptime/api.svg?window=7d")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert "api uptime 7d" in response.text
+    assert "no data" in response.text
+
+
+async def test_shields_badge_reports_error_on_cold_failure(harness: Harness) -> None:
+    harness.faults["uptimerobot"] = FaultPlan(error_status=500)
+    harness.faults["sentry"] = FaultPlan(error_status=500)
+
+    response = await harness.client.get("/badge/api.json")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "schemaVersion": 1,
+        "label": "api",
+        "message": "no data",
+        "color": "lightgrey",
+        "isError": True,
+    }
+
+
 async def test_status_page_html_on_cold_failure(harness: Harness) -> None:
     harness.faults["uptimerobot"] = FaultPlan(error_status=500)
     harness.faults["sentry"] = FaultPlan(error_status=500)
