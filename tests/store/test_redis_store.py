@@ -90,20 +90,15 @@ def closed_port() -> int:
 async def test_burst_beyond_connection_pool_waits_for_connections(
     make_redis_store: RedisStoreFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    calls = 0
-
-    async def fetch() -> MonitorsSnapshot:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.05)
-        return monitors(1)
-
+    gate = asyncio.Event()
+    fetch = ScriptedFetch(monitors(1), gate=gate)
     store = make_redis_store()
     store.register(KEY, fetch, ttl_s=60, upstream="uptimerobot", model=MonitorsSnapshot)
+    asyncio.get_running_loop().call_later(0.05, gate.set)
 
     reads = await asyncio.gather(*(store.read(KEY) for _ in range(400)))
 
-    assert calls == 1
+    assert fetch.calls == 1
     assert all(read.value == monitors(1) for read in reads)
     assert "Redis is unreachable" not in caplog.text
 
