@@ -38,6 +38,9 @@ _NOT_MODIFIED = {"description": "The client's copy (If-None-Match) is current."}
 _UNAVAILABLE = error_responses(503)[503]
 _UNKNOWN_COMPONENT = error_doc("No public component has this slug.")
 
+# Longer than any public component name gives; only checked while the components are unknown.
+MAX_SLUG_LENGTH = 100
+
 ComponentSlug = Annotated[
     str, Path(description="Component id: the slug of its public name, e.g. `api`.")
 ]
@@ -98,12 +101,24 @@ def _no_data_badge(
 ) -> Response:
     """Answer a badge request made before any data exists with a grey ``no data`` badge.
 
-    An <img> or a shields.io badge shows that better than a broken image or a 503. The slug is
-    not checked yet: the components are only known once data exists.
+    An <img> or a shields.io badge shows that better than a broken image or a 503.
     """
     return public_bytes(
         request, body, runtime.settings, media_type=media_type, cache_control=BADGE_CACHE_CONTROL
     )
+
+
+def _check_slug_shape(slug: str) -> None:
+    """Refuse a slug that no component name could give, before the components are known.
+
+    Without data the badge shows the slug itself, so it must be one ``slugify`` could return:
+    that keeps control characters out of the SVG and its length bounded.
+    """
+    if len(slug) > MAX_SLUG_LENGTH or slugify(slug) != slug:
+        raise NotFound(
+            f"No component can have the id {slug[:MAX_SLUG_LENGTH]!r}: ids are lowercase letters, "
+            f"digits and dashes, at most {MAX_SLUG_LENGTH} characters."
+        )
 
 
 def _component(status: SystemStatus, slug: str) -> ComponentStatus:
@@ -253,6 +268,7 @@ async def uptime_badge(
     try:
         view = await runtime.views.current()
     except DataUnavailable:
+        _check_slug_shape(component)
         badge = pages.no_data_badge(f"{component} uptime {window}")
         return _no_data_badge(request, runtime, pages.render_badge_svg(badge))
     found = _component(view.status, component)
@@ -285,6 +301,7 @@ async def shields_badge(
     try:
         view = await runtime.views.current()
     except DataUnavailable:
+        _check_slug_shape(component)
         body = pages.render_shields(pages.no_data_badge(component))
         return _no_data_badge(request, runtime, body, media_type="application/json")
     found = _component(view.status, component)

@@ -365,6 +365,20 @@ async def test_shields_badge_reports_error_on_cold_failure(harness: Harness) -> 
     }
 
 
+@pytest.mark.parametrize(
+    "path", ["/badge/uptime/a%01b.svg", "/badge/a%01b.json", "/badge/uptime/" + "a" * 101 + ".svg"]
+)
+async def test_badge_refuses_impossible_slug_on_cold_failure(harness: Harness, path: str) -> None:
+    harness.faults["uptimerobot"] = FaultPlan(error_status=500)
+    harness.faults["sentry"] = FaultPlan(error_status=500)
+
+    response = await harness.client.get(path)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert "lowercase letters, digits and dashes" in response.json()["detail"]
+
+
 async def test_status_page_html_on_cold_failure(harness: Harness) -> None:
     harness.faults["uptimerobot"] = FaultPlan(error_status=500)
     harness.faults["sentry"] = FaultPlan(error_status=500)
