@@ -23,6 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 from app.api import admin, compat, ops, pages, public, reports, stream, webhooks
 from app.api.errors import install_error_handlers
 from app.api.fast_status import STATUS_PATH, CachedStatusResponder
+from app.api.http import cors_enabled
 from app.auth import TokenVerifier
 from app.config import Settings
 from app.demo.sentry_sim import DEMO_ORG
@@ -232,6 +233,8 @@ async def _prime_routes(app: FastAPI) -> None:
 
 def _install_cors(app: FastAPI, settings: Settings) -> None:
     """Configured origins may call every endpoint; demo mode alone opens public GETs to all."""
+    if not cors_enabled(settings):
+        return
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -241,7 +244,7 @@ def _install_cors(app: FastAPI, settings: Settings) -> None:
             expose_headers=["ETag", "Retry-After", "X-Request-ID"],
             max_age=600,
         )
-    elif settings.demo_mode:
+    else:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=["*"],

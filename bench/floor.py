@@ -34,8 +34,12 @@ async def serve_without_duties(
 
     prepared = self._prepared
     if prepared is None or prepared.view is not view:
-        cache_control = fast_status.public_cache_control(runtime.settings).encode()
-        prepared = self._prepared = fast_status._PreparedView.of(view, cache_control)
+        settings = runtime.settings
+        prepared = self._prepared = fast_status._PreparedView.of(
+            view,
+            fast_status.public_cache_control(settings).encode(),
+            vary_origin=fast_status.cors_enabled(settings),
+        )
     headers = [*prepared.ok_headers, FIXED_REQUEST_ID]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": view.public_body})

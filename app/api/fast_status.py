@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Scope, Send
 
-from app.api.http import public_cache_control
+from app.api.http import cors_enabled, public_cache_control
 from app.observability.metrics import RequestSeries
 from app.observability.middleware import new_request_id
 from app.observability.ratelimit import client_address, rejection_response
@@ -54,9 +54,13 @@ class _PreparedView:
     ok_headers: list[tuple[bytes, bytes]]
 
     @classmethod
-    def of(cls, view: StatusView, cache_control: bytes) -> _PreparedView:
+    def of(cls, view: StatusView, cache_control: bytes, *, vary_origin: bool) -> _PreparedView:
         etag = view.public_etag.encode()
         not_modified = [(b"etag", etag), (b"cache-control", cache_control)]
+        if vary_origin:
+            # The CORS layer sends this on every response of the full stack, Origin or not, so
+            # a shared cache keeps browser and non-browser copies apart on both paths alike.
+            not_modified.append((b"vary", b"Origin"))
         ok = [
             *not_modified,
             (b"content-type", b"application/json"),
@@ -113,13 +117,13 @@ class CachedStatusResponder:
                 return False
             if name == _IF_NONE_MATCH:
                 if_none_match = value
-            elif (
-                name == _REQUEST_ID
-                and 0 < len(value) <= 128
-                and _REQUEST_ID_CHARACTERS.issuperset(value)
-            ):
+            elif name == _REQUEST_ID and request_id is None:
+                # Only the first one counts, valid or not, as in the full stack's middleware.
                 request_id = value
-        request_id = request_id or new_request_id().encode()
+        if request_id is None or not (
+            0 < len(request_id) <= 128 and _REQUEST_ID_CHARACTERS.issuperset(request_id)
+        ):
+            request_id = new_request_id().encode()
 
         limiter = self.observability.limiters["public"]
         wait_s = limiter.acquire(client_address(scope))
@@ -132,8 +136,12 @@ class CachedStatusResponder:
 
         prepared = self._prepared
         if prepared is None or prepared.view is not view:
-            cache_control = public_cache_control(runtime.settings).encode()
-            prepared = self._prepared = _PreparedView.of(view, cache_control)
+            settings = runtime.settings
+            prepared = self._prepared = _PreparedView.of(
+                view,
+                public_cache_control(settings).encode(),
+                vary_origin=cors_enabled(settings),
+            )
         if if_none_match is not None and _matches(if_none_match, prepared.etag):
             status, body, headers = 304, b"", prepared.not_modified_headers
         else:

@@ -18,6 +18,14 @@ def public_cache_control(settings: Settings) -> str:
     )
 
 
+def cors_enabled(settings: Settings) -> bool:
+    """Return whether the app answers browsers' cross-origin calls (so responses vary by Origin).
+
+    Configured origins enable it, and demo mode opens public GETs to every origin.
+    """
+    return bool(settings.cors_allow_origins) or settings.demo_mode
+
+
 def etag_matches(request: Request, etag: str) -> bool:
     """Return whether ``If-None-Match`` names ``etag`` (or ``*``); weak validators match too."""
     header = request.headers.get("if-none-match")

@@ -151,3 +151,38 @@ async def test_fast_path_request_lines_written_at_shutdown(
     line += r"route=/api/v1/status status=200 duration_ms=\d+\.\d$"
     assert re.search(line.format(1), lines[0])
     assert re.search(line.format(2), lines[1])
+
+
+async def test_fast_path_uses_first_request_id_like_full_stack(harness: Harness) -> None:
+    await _warm(harness)
+    headers = [("X-Request-ID", "first-1"), ("X-Request-ID", "second-2")]
+
+    response = await harness.client.get("/api/v1/status", headers=headers)
+
+    assert response.headers["x-request-id"] == "first-1"
+
+
+async def test_fast_path_replaces_invalid_first_request_id(harness: Harness) -> None:
+    await _warm(harness)
+    headers = [("X-Request-ID", "bad value"), ("X-Request-ID", "good-1")]
+
+    response = await harness.client.get("/api/v1/status", headers=headers)
+
+    assert response.headers["x-request-id"] not in ("bad value", "good-1")
+    assert len(response.headers["x-request-id"]) == 32
+
+
+@pytest.mark.parametrize("if_none_match", [None, "*"])
+async def test_fast_path_varies_by_origin_like_full_stack(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, if_none_match: str | None
+) -> None:
+    full_stack = await harness.client.get("/api/v1/status")
+    await harness.client.get("/api/v1/status")
+    served = _spy_on_fast_path(monkeypatch)
+    headers = {"If-None-Match": if_none_match} if if_none_match else {}
+
+    response = await harness.client.get("/api/v1/status", headers=headers)
+
+    assert served == [response.status_code]
+    assert full_stack.headers["vary"] == "Origin"
+    assert response.headers["vary"] == "Origin"
