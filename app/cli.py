@@ -16,6 +16,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.main import create_app
     from app.observability import configure_logging, init_error_reporting
+    from app.server import STARTUP_FAILURE, LookoutServer
 
     settings = load_settings()
     configure_logging(settings)
@@ -26,7 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
     gc.freeze()
     if settings.demo_mode:
         _print_demo_banner(settings, args.host, args.port)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -36,9 +37,13 @@ def _serve(args: argparse.Namespace) -> int:
         # Lookout logs each request itself, without raw paths (a webhook path contains a token).
         log_config=None,
         access_log=False,
-        # Open event streams never end on their own; without a bound, SIGTERM would wait forever.
+        # Streams end at the stop signal (see LookoutServer); this bounds any other request.
         timeout_graceful_shutdown=5,
     )
+    server = LookoutServer(config, on_stop_signal=app.end_streams)
+    server.run()
+    if not server.started:
+        return STARTUP_FAILURE
     return 0
 
 

@@ -295,17 +295,21 @@ class StatusBroadcaster:
         self._deliver(event)
         return event
 
-    async def close(self) -> None:
-        """Stop the producer and end every subscription, so open streams finish."""
+    def end_streams(self) -> None:
+        """End every subscription and refuse new ones, so open streams finish now."""
         self._closed = True
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
         for subscription in list(self._subscribers):
             subscription.end()
         self._subscribers.clear()
         self._has_subscribers.clear()
+
+    async def close(self) -> None:
+        """Stop the producer and end every subscription, so open streams finish."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self.end_streams()
 
     def _deliver(self, event: StatusEvent) -> None:
         for subscription in list(self._subscribers):

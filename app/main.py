@@ -90,6 +90,17 @@ class LookoutApp(FastAPI):
             return
         await super().__call__(scope, receive, send)
 
+    def end_streams(self) -> None:
+        """End the open status streams, as the server stops, before it waits for connections.
+
+        uvicorn lets open requests finish before it runs the app's shutdown, and an event stream
+        never finishes on its own: it would hold the stop for the whole grace period and then
+        be cancelled with an error.
+        """
+        live: LiveUpdates | None = getattr(self.state, "live", None)
+        if live is not None:
+            live.broadcaster.end_streams()
+
 
 # Paths whose GET never ends (an event stream), so a HEAD there is left to return 405.
 NO_HEAD = frozenset({"/api/v1/status/stream"})
@@ -260,7 +271,7 @@ def create_app(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = _utc_now,
-) -> FastAPI:
+) -> LookoutApp:
     """Build the Lookout app; ``transport`` and ``clock`` are seams for tests and benchmarks."""
 
     @asynccontextmanager

@@ -59,7 +59,7 @@ def main() -> None:
     app = constant_app(
         captured["body"].encode(), [(name, value) for name, value in captured["headers"]]
     )
-    # The same keyword arguments as `lookout serve` passes to uvicorn.run.
+    # The same settings as `lookout serve` gives uvicorn (but the graceful-shutdown bound).
     uvicorn.run(
         app,
         host="127.0.0.1",

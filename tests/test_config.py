@@ -137,16 +137,33 @@ def test_cli_prints_one_line_and_exits_2_on_bad_setting(
 
 
 def test_serve_trusts_forwarded_headers_from_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    import uvicorn
+    from app.server import LookoutServer
 
     seen: dict[str, Any] = {}
+
+    def run(server: LookoutServer) -> None:
+        seen.update(vars(server.config))
+        server.started = True
+
     monkeypatch.chdir("/")
     monkeypatch.setenv("DEMO_MODE", "true")
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.5")
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    monkeypatch.setattr(LookoutServer, "run", run)
     monkeypatch.setattr("app.observability.configure_logging", lambda settings: None)
     monkeypatch.setattr("app.observability.init_error_reporting", lambda settings: False)
 
     assert main(["serve", "--port", "8999"]) == 0
     assert seen["forwarded_allow_ips"] == "10.0.0.5"
     assert seen["host"] == "127.0.0.1"
+
+
+def test_serve_exits_3_when_server_does_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.server import LookoutServer
+
+    monkeypatch.chdir("/")
+    monkeypatch.setenv("DEMO_MODE", "true")
+    monkeypatch.setattr(LookoutServer, "run", lambda server: None)
+    monkeypatch.setattr("app.observability.configure_logging", lambda settings: None)
+    monkeypatch.setattr("app.observability.init_error_reporting", lambda settings: False)
+
+    assert main(["serve", "--port", "8999"]) == 3

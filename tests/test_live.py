@@ -333,6 +333,28 @@ async def test_subscribe_after_close_ends_at_once() -> None:
     assert broadcaster.subscriber_count == 0
 
 
+async def test_end_streams_ends_subscriptions_at_once() -> None:
+    broadcaster = _broadcaster(_store(), FakeViews())
+    subscription = broadcaster.subscribe()
+    await subscription.next_event(WAIT_S)
+
+    broadcaster.end_streams()
+
+    assert await subscription.next_event(WAIT_S) is None
+    assert broadcaster.subscriber_count == 0
+    await broadcaster.close()
+
+
+async def test_subscribe_after_end_streams_ends_at_once() -> None:
+    broadcaster = _broadcaster(_store(), FakeViews())
+    broadcaster.end_streams()
+
+    subscription = broadcaster.subscribe()
+
+    assert await subscription.next_event(WAIT_S) is None
+    await broadcaster.close()
+
+
 # --- rejection log ---------------------------------------------------------------------------
 
 
