@@ -149,8 +149,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may start with a dash. argparse takes ``--ttl -1h`` for two options and
+# answers "expected one argument"; joined as ``--ttl=-1h``, the value reaches Lookout's check.
+_DASHED_VALUE_OPTIONS = frozenset({"--ttl"})
+
+
+def _join_dashed_values(argv: Sequence[str]) -> list[str]:
+    """Write ``--ttl -1h`` as ``--ttl=-1h``, so a negative lifetime gets Lookout's message."""
+    joined: list[str] = []
+    index = 0
+    while index < len(argv):
+        argument = argv[index]
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        if argument in _DASHED_VALUE_OPTIONS and following and following.startswith("-"):
+            joined.append(f"{argument}={following}")
+            index += 2
+            continue
+        joined.append(argument)
+        index += 1
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_dashed_values(sys.argv[1:] if argv is None else argv))
     try:
         code: int = args.handler(args)
     except (SettingsError, ValueError) as exc:

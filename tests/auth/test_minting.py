@@ -159,3 +159,15 @@ async def test_cli_token_verifies(
     claims = await TokenVerifier(kit.make_settings()).verify(token)
     assert claims["sub"] == "me"
     assert claims["exp"] - claims["iat"] == 900
+
+
+def test_cli_token_negative_ttl_gets_lookout_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DEMO_MODE", "true")
+
+    code = cli.main(["token", "--ttl", "-1h"])
+
+    assert code == 2
+    assert capsys.readouterr().err.startswith("lookout: invalid token lifetime '-1h'")
