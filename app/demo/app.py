@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -91,8 +92,8 @@ def effective_plan(plan: FaultPlan, headers: Headers) -> FaultPlan:
 async def fault_response(plan: FaultPlan, upstream: str) -> Response | None:
     """Wait out the plan's latency and timeout, then return the faulty response, if any.
 
-    ``stat_fail`` only applies to UptimeRobot, and ``bad_key`` is handled by the UptimeRobot
-    routes because its error echoes the key of the request body.
+    ``stat_fail`` only applies to UptimeRobot. ``bad_key`` is handled by the routes: UptimeRobot's
+    error echoes the key of the request body, and Sentry's is its authentication check.
     """
     if plan.latency_ms > 0:
         await asyncio.sleep(plan.latency_ms / 1000)
@@ -159,10 +160,15 @@ class FaultMiddleware:
             return
 
         response = await fault_response(plan, upstream)
-        if response is None:
-            await self.app(scope, receive, send)
-        else:
-            await response(scope, receive, send)
+        try:
+            if response is None:
+                await self.app(scope, receive, send)
+            else:
+                await response(scope, receive, send)
+        except ClientDisconnect:
+            # The client gave up, typically during a latency or timeout fault, which is what
+            # those faults are for: nobody is left to answer.
+            logger.info("simulator client left before its answer path=%s", scope["path"])
 
 
 class FaultPlanBody(BaseModel):
@@ -173,12 +179,24 @@ class FaultPlanBody(BaseModel):
     latency_ms: int = Field(default=0, ge=0, le=MAX_LATENCY_MS)
     error_status: int | None = Field(default=None, ge=400, le=599)
     rate_limit_retry_after: str | None = Field(
-        default=None, max_length=100, description="Sent as is, so garbage values can be tested."
+        default=None,
+        max_length=100,
+        description="Sent as is, so garbage values can be tested; a number is sent as its text.",
     )
     malformed: bool = False
-    stat_fail: bool = False
-    bad_key: bool = False
+    stat_fail: bool = Field(default=False, description="UptimeRobot only: `stat: fail`.")
+    bad_key: bool = Field(
+        default=False, description="UptimeRobot: `stat: fail` for the key; Sentry: 401."
+    )
     timeout_s: float = Field(default=0, ge=0, le=600)
+
+    @field_validator("rate_limit_retry_after", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: object) -> object:
+        # A Retry-After of seconds is naturally written as a number in the request body.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
 
 
 def _control_router(state: SimulatorState) -> APIRouter:
@@ -199,6 +217,12 @@ def _control_router(state: SimulatorState) -> APIRouter:
             raise HTTPException(
                 status_code=404,
                 detail=f"upstream {upstream!r} not found; expected one of {', '.join(UPSTREAMS)}",
+            )
+        if upstream == "sentry" and body.stat_fail:
+            raise HTTPException(
+                status_code=422,
+                detail="stat_fail applies to UptimeRobot only; use error_status or bad_key "
+                "for Sentry",
             )
         plan = FaultPlan(**body.model_dump())
         state.faults[upstream] = plan

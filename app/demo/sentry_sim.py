@@ -292,8 +292,11 @@ class Query:
         return [value for key, value in self.pairs if key == name]
 
 
-def check_auth(request: Request) -> None:
-    """Reject a missing or bad Bearer token as Sentry does (401), and org tokens (403)."""
+def check_auth(request: Request, *, bad_key_fault: bool = False) -> None:
+    """Reject a missing or bad Bearer token as Sentry does (401), and org tokens (403).
+
+    Under the ``bad_key`` fault every token is rejected as an invalid one.
+    """
     header = request.headers.get("Authorization")
     if not header:
         raise WireError(401, "Authentication credentials were not provided.")
@@ -301,7 +304,7 @@ def check_auth(request: Request) -> None:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise WireError(401, "Invalid token header. No credentials provided.")
-    if token == REJECTED_TOKEN:
+    if token == REJECTED_TOKEN or bad_key_fault:
         raise WireError(401, "Invalid token")
     if token.startswith("sntrys_"):
         raise WireError(403, "You do not have permission to perform this action.")
@@ -676,7 +679,7 @@ def build_sentry_router(state: SimulatorState, *, org: str = DEMO_ORG) -> APIRou
     def respond(request: Request, serve: Callable[[], Response]) -> Response:
         now = state.clock()
         try:
-            check_auth(request)
+            check_auth(request, bad_key_fault=state.fault("sentry").bad_key)
             response = serve()
         except WireError as exc:
             response = JSONResponse({"detail": exc.detail}, status_code=exc.status)

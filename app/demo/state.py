@@ -31,8 +31,8 @@ class FaultPlan:
     that long before responding, to trip client timeouts), ``error_status`` (e.g. 500 or 503),
     ``rate_limit_retry_after`` (HTTP 429 with that ``Retry-After`` value and a text/html body),
     ``malformed`` (HTTP 200 with a body that is not JSON), ``stat_fail`` (UptimeRobot only: HTTP
-    200 with ``stat: fail`` internal_error) and ``bad_key`` (UptimeRobot only: ``stat: fail``
-    invalid_parameter api_key).
+    200 with ``stat: fail`` internal_error) and ``bad_key`` (UptimeRobot: ``stat: fail``
+    invalid_parameter api_key; Sentry: HTTP 401 ``Invalid token``).
     """
 
     latency_ms: int = 0

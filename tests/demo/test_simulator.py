@@ -167,6 +167,33 @@ async def test_bad_key_fault(client: httpx.AsyncClient, source: UptimeRobotSourc
     assert API_KEY not in str(caught.value)
 
 
+async def test_bad_key_fault_rejects_sentry_token(client: httpx.AsyncClient) -> None:
+    await put_faults(client, "sentry", bad_key=True)
+
+    response = await client.get(
+        "/api/0/organizations/demo/projects/", headers={"Authorization": "Bearer demo-token"}
+    )
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token"}
+
+
+async def test_stat_fail_fault_refused_for_sentry(client: httpx.AsyncClient) -> None:
+    response = await put_faults(client, "sentry", stat_fail=True)
+
+    assert response.status_code == 422
+    assert "UptimeRobot only" in response.json()["detail"]
+
+
+async def test_rate_limit_fault_accepts_number(client: httpx.AsyncClient) -> None:
+    await put_faults(client, "uptimerobot", rate_limit_retry_after=6)
+
+    response = await client.post("/v2/getMonitors", data=UPTIMEROBOT_FORM)
+
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "6"
+
+
 async def test_latency_fault(client: httpx.AsyncClient, source: UptimeRobotSource) -> None:
     await put_faults(client, "uptimerobot", latency_ms=80)
 
@@ -484,3 +511,36 @@ async def test_timeouts_do_not_poison_pool_over_tcp() -> None:
 
             assert client.is_closed is False
     assert len(snapshot.monitors) == 5
+
+
+async def test_client_gone_during_fault_delay_ends_quietly(
+    simulator: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    simulator.state.simulator.faults["uptimerobot"] = FaultPlan(latency_ms=10)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v2/getMonitors",
+        "raw_path": b"/v2/getMonitors",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/x-www-form-urlencoded")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8001),
+    }
+    sent: list[Any] = []
+
+    async def client_gone() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def collect(message: Any) -> None:
+        sent.append(message)
+
+    with caplog.at_level("INFO", logger="app.demo.app"):
+        await simulator(scope, client_gone, collect)
+
+    assert sent == []
+    assert "simulator client left before its answer" in caplog.text
