@@ -54,25 +54,35 @@ _ACTION = re.compile(r"[a-z_]{1,40}")
 class DeliveryLog:
     """Delivery ids seen within the replay window, so a redelivered webhook has no second effect.
 
-    NOTE: the log is per process. With several replicas, a redelivery that reaches another
-    replica is applied again: one more refresh, and an alert's monitor status set once more.
+    Each id is checked in this process's log and then claimed in the snapshot store, which
+    with Redis is shared by every replica: a redelivery to another replica is a duplicate too.
     """
 
     def __init__(
         self,
         ttl_s: float,
         *,
+        store: SnapshotStore | None = None,
         max_entries: int = MAX_DELIVERIES,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._ttl_s = ttl_s
+        self._store = store
         self._seen: TTLCache[str, bool] = TTLCache(maxsize=max_entries, ttl=ttl_s, timer=timer)
 
-    def record(self, delivery_ids: Sequence[str]) -> bool:
+    async def record(self, delivery_ids: Sequence[str]) -> bool:
         """Record a delivery's ids and return False when any was seen within the window."""
         duplicate = any(delivery_id in self._seen for delivery_id in delivery_ids)
         for delivery_id in delivery_ids:
             self._seen[delivery_id] = True
-        return not duplicate
+        if duplicate or self._store is None:
+            return not duplicate
+
+        claims = [
+            await self._store.claim_once(f"webhook-delivery:{delivery_id}", self._ttl_s)
+            for delivery_id in delivery_ids
+        ]
+        return all(claims)
 
 
 class RejectionLog:
@@ -382,7 +392,7 @@ class LiveUpdates:
         self._store = store
         self._settings = settings
         self._clock = clock
-        self.deliveries = DeliveryLog(ttl_s=settings.webhook_replay_window_seconds)
+        self.deliveries = DeliveryLog(ttl_s=settings.webhook_replay_window_seconds, store=store)
         self.rejections = RejectionLog()
         self.refresher = KeyRefresher(store)
         self.broadcaster = StatusBroadcaster(store, views)
@@ -396,7 +406,7 @@ class LiveUpdates:
 
         The refresh then confirms or corrects the webhook's news with UptimeRobot's own data.
         """
-        if not self.deliveries.record([uptimerobot_delivery_id(alert)]):
+        if not await self.deliveries.record([uptimerobot_delivery_id(alert)]):
             described = f"monitor_id={alert.monitor_id} alert_type={int(alert.alert_type)}"
             self._log_outcome("uptimerobot", described, "duplicate")
             return WebhookReceipt(status="duplicate")
@@ -432,7 +442,7 @@ class LiveUpdates:
         described = f"resource={resource or 'unknown'}"
         if isinstance(action, str) and _ACTION.fullmatch(action):
             described += f" action={action}"
-        if not self.deliveries.record(delivery_ids):
+        if not await self.deliveries.record(delivery_ids):
             self._log_outcome("sentry", described, "duplicate")
             return WebhookReceipt(status="duplicate")
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from app.config import Settings
 from app.errors import DataUnavailable
-from app.live import DeliveryLog, KeyRefresher, RejectionLog, StatusBroadcaster, StatusEvent
+from app.live import (
+    DeliveryLog,
+    KeyRefresher,
+    LiveUpdates,
+    RejectionLog,
+    StatusBroadcaster,
+    StatusEvent,
+)
 from app.store.memory import MemorySnapshotStore
 
 KEY = "uptimerobot:monitors"
@@ -58,39 +67,105 @@ def _broadcaster(store: MemorySnapshotStore, views: FakeViews, **options: Any) -
 # --- delivery log ----------------------------------------------------------------------------
 
 
-def test_delivery_log_detects_duplicate() -> None:
+async def test_delivery_log_detects_duplicate() -> None:
     log = DeliveryLog(ttl_s=300)
 
-    assert log.record(["a"]) is True
-    assert log.record(["a"]) is False
+    assert await log.record(["a"]) is True
+    assert await log.record(["a"]) is False
 
 
-def test_delivery_log_matches_any_id() -> None:
+async def test_delivery_log_matches_any_id() -> None:
     log = DeliveryLog(ttl_s=300)
-    log.record(["body-hash", "request-1"])
+    await log.record(["body-hash", "request-1"])
 
-    assert log.record(["other-hash", "request-1"]) is False
-    assert log.record(["body-hash", "request-2"]) is False
+    assert await log.record(["other-hash", "request-1"]) is False
+    assert await log.record(["body-hash", "request-2"]) is False
 
 
-def test_delivery_log_forgets_after_ttl() -> None:
+async def test_delivery_log_forgets_after_ttl() -> None:
     now = [1000.0]
     log = DeliveryLog(ttl_s=300, timer=lambda: now[0])
-    log.record(["a"])
+    await log.record(["a"])
 
     now[0] += 301
 
-    assert log.record(["a"]) is True
+    assert await log.record(["a"]) is True
 
 
-def test_delivery_log_is_bounded() -> None:
+async def test_delivery_log_is_bounded() -> None:
     log = DeliveryLog(ttl_s=300, max_entries=3)
 
     for index in range(10):
-        log.record([str(index)])
+        await log.record([str(index)])
 
-    assert log.record(["9"]) is False
-    assert log.record(["0"]) is True
+    assert await log.record(["9"]) is False
+    assert await log.record(["0"]) is True
+
+
+class SharedClaims:
+    """A stand-in for a store shared by replicas: each name can be claimed once."""
+
+    def __init__(self) -> None:
+        self.claimed: dict[str, float] = {}
+
+    async def claim_once(self, name: str, ttl_s: float) -> bool:
+        if name in self.claimed:
+            return False
+        self.claimed[name] = ttl_s
+        return True
+
+
+async def test_delivery_seen_by_another_replica_is_duplicate() -> None:
+    shared = SharedClaims()
+    first = DeliveryLog(ttl_s=300, store=shared)  # type: ignore[arg-type]
+    second = DeliveryLog(ttl_s=300, store=shared)  # type: ignore[arg-type]
+
+    assert await first.record(["request-1"]) is True
+    assert await second.record(["request-1"]) is False
+    assert shared.claimed == {"webhook-delivery:request-1": 300}
+
+
+async def test_delivery_duplicate_in_process_skips_shared_claim() -> None:
+    shared = SharedClaims()
+    log = DeliveryLog(ttl_s=300, store=shared)  # type: ignore[arg-type]
+    await log.record(["a"])
+    shared.claimed.clear()
+
+    assert await log.record(["a"]) is False
+    assert shared.claimed == {}
+
+
+class SharedMemoryStore(MemorySnapshotStore):
+    """A store of one process that claims names in a dict shared with other instances."""
+
+    def __init__(self, claims: SharedClaims) -> None:
+        super().__init__(max_stale_s=600, fetch_timeout_s=1.0)
+        self._claims = claims
+
+    async def claim_once(self, name: str, ttl_s: float) -> bool:
+        return await self._claims.claim_once(name, ttl_s)
+
+
+async def test_sentry_redelivery_to_other_replica_is_duplicate() -> None:
+    claims = SharedClaims()
+    replicas = [
+        LiveUpdates(
+            SharedMemoryStore(claims),
+            FakeViews(),  # type: ignore[arg-type]
+            Settings(_env_file=None, demo_mode=True),  # type: ignore[call-arg]
+            clock=lambda: datetime(2026, 12, 4, tzinfo=UTC),
+        )
+        for _ in range(2)
+    ]
+
+    first = await replicas[0].accept_sentry_hook("issue", {"action": "created"}, ["req-9"])
+    again = await replicas[1].accept_sentry_hook("issue", {"action": "created"}, ["req-9"])
+    for replica in replicas:
+        await replica.close()
+
+    # The stores register no keys, so the first delivery has nothing to refresh.
+    assert first.status == "ignored"
+    assert again.status == "duplicate"
 
 
 # --- key refresher ---------------------------------------------------------------------------

@@ -171,6 +171,15 @@ class SnapshotStore(abc.ABC):
         Returns the version at that moment.
         """
 
+    async def claim_once(self, name: str, ttl_s: float) -> bool:
+        """Claim ``name`` for ``ttl_s`` seconds; return False if it was claimed in that time.
+
+        A store shared by several processes makes the claim there, so that one webhook
+        delivery has one effect whichever replica it reaches. A store of one process claims
+        nothing and returns True: its callers keep their own log of what they saw.
+        """
+        return True
+
     @abc.abstractmethod
     async def close(self) -> None:
         """Cancel the fetches in flight and stop starting new ones."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import time
@@ -382,6 +383,19 @@ class RedisSnapshotStore(SnapshotStore):
         except REDIS_ERRORS as exc:
             self._redis_failed(exc)
             await self._fallback.put(key, value)
+
+    async def claim_once(self, name: str, ttl_s: float) -> bool:
+        if not self._redis_ready():
+            # Without Redis the caller's own log of this process is all there is.
+            return True
+        key = f"{self._namespace}:claim:{hashlib.sha256(name.encode()).hexdigest()}"
+        try:
+            claimed = await self._redis.set(key, "1", nx=True, px=max(1, round(ttl_s * 1000)))
+        except REDIS_ERRORS as exc:
+            self._redis_failed(exc)
+            return True
+        self._redis_reachable()
+        return bool(claimed)
 
     async def wait_for_change(self, after_version: int, timeout_s: float) -> int:
         self._redis_ready()

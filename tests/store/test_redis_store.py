@@ -487,3 +487,30 @@ async def test_store_from_settings_builds_redis_store(redis_prefix: str) -> None
 
     assert isinstance(store, RedisSnapshotStore)
     await store.close()
+
+
+# --- shared claims ---------------------------------------------------------------------------
+
+
+async def test_claim_is_shared_between_replicas(make_redis_store: RedisStoreFactory) -> None:
+    first, second = make_redis_store(), make_redis_store()
+
+    assert await first.claim_once("webhook-delivery:req-1", 300) is True
+    assert await second.claim_once("webhook-delivery:req-1", 300) is False
+    assert await second.claim_once("webhook-delivery:req-2", 300) is True
+
+
+async def test_claim_expires_after_its_ttl(make_redis_store: RedisStoreFactory) -> None:
+    store = make_redis_store()
+
+    assert await store.claim_once("short", 0.05) is True
+    await asyncio.sleep(0.2)
+
+    assert await store.claim_once("short", 0.05) is True
+
+
+async def test_claim_without_redis_is_left_to_caller(make_redis_store: RedisStoreFactory) -> None:
+    store = make_redis_store(f"redis://127.0.0.1:{closed_port()}/0", redis_timeout_s=0.2)
+
+    assert await store.claim_once("webhook-delivery:req-1", 300) is True
+    assert await store.claim_once("webhook-delivery:req-1", 300) is True
