@@ -10,7 +10,7 @@ for the window. The timelines, incidents and uptime then come from ``app.service
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from app.config import Settings
@@ -65,7 +65,7 @@ def seed_log(
         newest = max(earlier, key=lambda log: log.at)
         if newest.type is LogType.UNKNOWN:
             return None
-        return newest.model_copy(update={"id": None, "at": start, "duration_s": None})
+        return replace(newest, id=None, at=start, duration_s=None)
 
     inside = sorted((log for log in monitor.logs if start <= log.at < end), key=lambda log: log.at)
     if inside:

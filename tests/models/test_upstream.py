@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from app.models.upstream import Monitor, MonitorsSnapshot, ResponseTimePoint
+from app.models.upstream import (
+    LogType,
+    Monitor,
+    MonitorLog,
+    MonitorsSnapshot,
+    ResponseTimePoint,
+)
 
 AT = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -45,3 +51,39 @@ def test_monitor_with_points_survives_json_round_trip() -> None:
 
     assert restored == snapshot
     assert '"value_ms":99.5' in snapshot.model_dump_json()
+
+
+def _log(**changes: object) -> MonitorLog:
+    values: dict[str, object] = {"id": 7, "type": "down", "at": AT, "reason_code": "522"}
+    values.update(changes)
+    return MonitorLog(**values)  # type: ignore[arg-type]
+
+
+def test_monitor_log_validates_type_and_time() -> None:
+    log = _log()
+
+    assert log.type is LogType.DOWN
+    with pytest.raises(ValidationError):
+        _log(at=AT.replace(tzinfo=None))
+
+
+def test_monitor_log_is_frozen() -> None:
+    log = _log()
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        log.duration_s = 5  # type: ignore[misc]
+
+
+def test_monitor_log_has_no_instance_dict() -> None:
+    assert not hasattr(_log(), "__dict__")
+
+
+def test_monitor_with_logs_survives_json_round_trip() -> None:
+    monitor = Monitor(id=1, name="API", logs=[_log(duration_s=60)])
+    snapshot = MonitorsSnapshot(monitors=[monitor], total=1, pages=1)
+    adapter = TypeAdapter(MonitorsSnapshot)
+
+    restored = adapter.validate_json(adapter.dump_json(snapshot))
+
+    assert restored == snapshot
+    assert '"reason_code":"522"' in snapshot.model_dump_json()
