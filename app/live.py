@@ -54,8 +54,9 @@ _ACTION = re.compile(r"[a-z_]{1,40}")
 class DeliveryLog:
     """Delivery ids seen within the replay window, so a redelivered webhook has no second effect.
 
-    Each id is checked in this process's log and then claimed in the snapshot store, which
-    with Redis is shared by every replica: a redelivery to another replica is a duplicate too.
+    The ids are checked in this process's log and then claimed together in the snapshot store,
+    which with Redis is shared by every replica: a redelivery to another replica is a duplicate
+    too, and two replicas that receive one delivery at once accept it once.
     """
 
     def __init__(
@@ -78,11 +79,8 @@ class DeliveryLog:
         if duplicate or self._store is None:
             return not duplicate
 
-        claims = [
-            await self._store.claim_once(f"webhook-delivery:{delivery_id}", self._ttl_s)
-            for delivery_id in delivery_ids
-        ]
-        return all(claims)
+        names = [f"webhook-delivery:{delivery_id}" for delivery_id in delivery_ids]
+        return await self._store.claim_once(names, self._ttl_s)
 
 
 class RejectionLog:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -103,15 +104,15 @@ async def test_delivery_log_is_bounded() -> None:
 
 
 class SharedClaims:
-    """A stand-in for a store shared by replicas: each name can be claimed once."""
+    """A stand-in for a store shared by replicas: names are claimed all together, once."""
 
     def __init__(self) -> None:
         self.claimed: dict[str, float] = {}
 
-    async def claim_once(self, name: str, ttl_s: float) -> bool:
-        if name in self.claimed:
+    async def claim_once(self, names: list[str], ttl_s: float) -> bool:
+        if any(name in self.claimed for name in names):
             return False
-        self.claimed[name] = ttl_s
+        self.claimed.update(dict.fromkeys(names, ttl_s))
         return True
 
 
@@ -142,8 +143,8 @@ class SharedMemoryStore(MemorySnapshotStore):
         super().__init__(max_stale_s=600, fetch_timeout_s=1.0)
         self._claims = claims
 
-    async def claim_once(self, name: str, ttl_s: float) -> bool:
-        return await self._claims.claim_once(name, ttl_s)
+    async def claim_once(self, names: Sequence[str], ttl_s: float) -> bool:
+        return await self._claims.claim_once(list(names), ttl_s)
 
 
 async def test_sentry_redelivery_to_other_replica_is_duplicate() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import enum
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -171,12 +171,13 @@ class SnapshotStore(abc.ABC):
         Returns the version at that moment.
         """
 
-    async def claim_once(self, name: str, ttl_s: float) -> bool:
-        """Claim ``name`` for ``ttl_s`` seconds; return False if it was claimed in that time.
+    async def claim_once(self, names: Sequence[str], ttl_s: float) -> bool:
+        """Claim every name in ``names`` for ``ttl_s`` seconds, unless one is already claimed.
 
-        A store shared by several processes makes the claim there, so that one webhook
-        delivery has one effect whichever replica it reaches. A store of one process claims
-        nothing and returns True: its callers keep their own log of what they saw.
+        Returns whether the names were claimed: all of them or none. A store shared by several
+        processes makes the claim there, at once, so that one webhook delivery has one effect
+        whichever replica it reaches. A store of one process claims nothing and returns True:
+        its callers keep their own log of what they saw.
         """
         return True
 

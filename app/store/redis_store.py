@@ -139,6 +139,20 @@ redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[3])
 return 1
 """
 
+# Claims every key (KEYS) for ARGV[1] ms, or none when one exists: two replicas that receive
+# the same delivery at once cannot each win one of its ids.
+_CLAIM_SCRIPT = """
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    return 0
+  end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, '1', 'PX', ARGV[1])
+end
+return 1
+"""
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -253,6 +267,7 @@ class RedisSnapshotStore(SnapshotStore):
         self._renew_lock_script = self._redis.register_script(_RENEW_LOCK_SCRIPT)
         self._release_lock_script = self._redis.register_script(_RELEASE_LOCK_SCRIPT)
         self._block_script = self._redis.register_script(_BLOCK_SCRIPT)
+        self._claim_script = self._redis.register_script(_CLAIM_SCRIPT)
 
         self._namespace = f"{key_prefix}:{SCHEMA_VERSION}"
         self._channel = f"{self._namespace}:events"
@@ -384,13 +399,15 @@ class RedisSnapshotStore(SnapshotStore):
             self._redis_failed(exc)
             await self._fallback.put(key, value)
 
-    async def claim_once(self, name: str, ttl_s: float) -> bool:
-        if not self._redis_ready():
+    async def claim_once(self, names: Sequence[str], ttl_s: float) -> bool:
+        if not names or not self._redis_ready():
             # Without Redis the caller's own log of this process is all there is.
             return True
-        key = f"{self._namespace}:claim:{hashlib.sha256(name.encode()).hexdigest()}"
+        keys = [
+            f"{self._namespace}:claim:{hashlib.sha256(name.encode()).hexdigest()}" for name in names
+        ]
         try:
-            claimed = await self._redis.set(key, "1", nx=True, px=max(1, round(ttl_s * 1000)))
+            claimed = await self._claim_script(keys=keys, args=[max(1, round(ttl_s * 1000))])
         except REDIS_ERRORS as exc:
             self._redis_failed(exc)
             return True

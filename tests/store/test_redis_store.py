@@ -495,22 +495,50 @@ async def test_store_from_settings_builds_redis_store(redis_prefix: str) -> None
 async def test_claim_is_shared_between_replicas(make_redis_store: RedisStoreFactory) -> None:
     first, second = make_redis_store(), make_redis_store()
 
-    assert await first.claim_once("webhook-delivery:req-1", 300) is True
-    assert await second.claim_once("webhook-delivery:req-1", 300) is False
-    assert await second.claim_once("webhook-delivery:req-2", 300) is True
+    assert await first.claim_once(["webhook-delivery:req-1"], 300) is True
+    assert await second.claim_once(["webhook-delivery:req-1"], 300) is False
+    assert await second.claim_once(["webhook-delivery:req-2"], 300) is True
+
+
+async def test_claim_of_several_names_is_all_or_none(
+    make_redis_store: RedisStoreFactory,
+) -> None:
+    first, second = make_redis_store(), make_redis_store()
+    await first.claim_once(["request-1"], 300)
+
+    assert await second.claim_once(["body-1", "request-1"], 300) is False
+    assert await second.claim_once(["body-1"], 300) is True
+
+
+async def test_concurrent_claims_of_one_delivery_have_one_winner(
+    make_redis_store: RedisStoreFactory,
+) -> None:
+    replicas = [make_redis_store() for _ in range(4)]
+    deliveries = [[f"body-{number}", f"request-{number}"] for number in range(50)]
+
+    results = await asyncio.gather(
+        *(
+            replica.claim_once(names if index % 2 == 0 else names[::-1], 300)
+            for names in deliveries
+            for index, replica in enumerate(replicas)
+        )
+    )
+
+    wins_per_delivery = [sum(results[index : index + 4]) for index in range(0, len(results), 4)]
+    assert wins_per_delivery == [1] * len(deliveries)
 
 
 async def test_claim_expires_after_its_ttl(make_redis_store: RedisStoreFactory) -> None:
     store = make_redis_store()
 
-    assert await store.claim_once("short", 0.05) is True
+    assert await store.claim_once(["short"], 0.05) is True
     await asyncio.sleep(0.2)
 
-    assert await store.claim_once("short", 0.05) is True
+    assert await store.claim_once(["short"], 0.05) is True
 
 
 async def test_claim_without_redis_is_left_to_caller(make_redis_store: RedisStoreFactory) -> None:
     store = make_redis_store(f"redis://127.0.0.1:{closed_port()}/0", redis_timeout_s=0.2)
 
-    assert await store.claim_once("webhook-delivery:req-1", 300) is True
-    assert await store.claim_once("webhook-delivery:req-1", 300) is True
+    assert await store.claim_once(["webhook-delivery:req-1"], 300) is True
+    assert await store.claim_once(["webhook-delivery:req-1"], 300) is True
