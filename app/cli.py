@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import sys
 from collections.abc import Sequence
@@ -41,7 +42,9 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,
     )
     server = LookoutServer(config, on_stop_signal=app.end_streams)
-    server.run()
+    # After a clean stop uvicorn raises the signal again; Ctrl-C then arrives here.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     if not server.started:
         return STARTUP_FAILURE
     return 0
