@@ -15,7 +15,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
@@ -53,7 +54,7 @@ def upstream_for_path(path: str) -> str | None:
     return None
 
 
-def effective_plan(plan: FaultPlan, headers: Headers) -> FaultPlan:
+def effective_plan(plan: FaultPlan, headers: Headers, upstream: str) -> FaultPlan:
     """Apply a request's ``X-Simulator-*`` headers on top of its upstream's plan.
 
     Raises ``ValueError`` for a header value the simulator does not know.
@@ -70,6 +71,8 @@ def effective_plan(plan: FaultPlan, headers: Headers) -> FaultPlan:
         elif fault == "malformed":
             plan = replace(plan, malformed=True)
         elif fault == "stat_fail":
+            if upstream != "uptimerobot":
+                raise ValueError(f"{FAULT_HEADER} stat_fail applies to UptimeRobot only")
             plan = replace(plan, stat_fail=True)
         elif fault == "timeout":
             plan = replace(plan, timeout_s=plan.timeout_s or DEFAULT_TIMEOUT_S)
@@ -153,7 +156,7 @@ class FaultMiddleware:
             self.state.count(f"uptimerobot:{scope['path'].rstrip('/').rsplit('/', 1)[-1]}")
 
         try:
-            plan = effective_plan(self.state.fault(upstream), Headers(scope=scope))
+            plan = effective_plan(self.state.fault(upstream), Headers(scope=scope), upstream)
         except ValueError as exc:
             logger.warning("simulator rejected fault headers path=%s error=%s", scope["path"], exc)
             await JSONResponse({"detail": str(exc)}, status_code=400)(scope, receive, send)
@@ -174,13 +177,16 @@ class FaultMiddleware:
 class FaultPlanBody(BaseModel):
     """A fault plan as ``PUT /_simulator/faults/{upstream}`` accepts it."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict, so that true is not taken for 1; NaN and infinities are refused.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     latency_ms: int = Field(default=0, ge=0, le=MAX_LATENCY_MS)
     error_status: int | None = Field(default=None, ge=400, le=599)
     rate_limit_retry_after: str | None = Field(
         default=None,
         max_length=100,
+        # Printable ASCII only: anything else cannot be sent in a header.
+        pattern=r"^[\x20-\x7e]*$",
         description="Sent as is, so garbage values can be tested; a number is sent as its text.",
     )
     malformed: bool = False
@@ -237,6 +243,19 @@ def _control_router(state: SimulatorState) -> APIRouter:
     return router
 
 
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """Answer 422 naming each problem, without echoing the input.
+
+    FastAPI's own answer echoes it, and a NaN there made the simulator fail with a 500.
+    """
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": problems}, status_code=422)
+
+
 def create_simulator(
     world: DemoWorld | None = None, clock: Callable[[], datetime] | None = None
 ) -> FastAPI:
@@ -251,6 +270,7 @@ def create_simulator(
         summary="Fake UptimeRobot v2 and Sentry APIs over one deterministic demo week.",
     )
     app.state.simulator = state
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.include_router(build_uptimerobot_router(state))
     app.include_router(build_sentry_router(state))
     app.include_router(_control_router(state))

@@ -544,3 +544,41 @@ async def test_client_gone_during_fault_delay_ends_quietly(
 
     assert sent == []
     assert "simulator client left before its answer" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"timeout_s": NaN}',
+        '{"timeout_s": Infinity}',
+        '{"latency_ms": true}',
+        '{"rate_limit_retry_after": "5\\r\\nX-Other: 1"}',
+        '{"rate_limit_retry_after": "\\u20ac"}',
+    ],
+)
+async def test_fault_plan_refuses_values_it_cannot_use(
+    client: httpx.AsyncClient, body: str
+) -> None:
+    response = await client.put(
+        "/_simulator/faults/sentry", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"]
+
+
+async def test_fault_plan_takes_whole_seconds_for_timeout(client: httpx.AsyncClient) -> None:
+    response = await put_faults(client, "uptimerobot", timeout_s=2)
+
+    assert response.status_code == 200
+    assert response.json()["timeout_s"] == 2
+
+
+async def test_stat_fail_header_refused_for_sentry(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/api/0/organizations/demo/projects/",
+        headers={"Authorization": "Bearer demo-token", "X-Simulator-Fault": "stat_fail"},
+    )
+
+    assert response.status_code == 400
+    assert "UptimeRobot only" in response.json()["detail"]
