@@ -313,14 +313,22 @@ def parse_sentry_body(body: bytes) -> dict[str, Any]:
     return _json_object(body)
 
 
+# A longer Request-ID is kept as its hash.
+MAX_PLAIN_REQUEST_ID = 200
+
+
 def sentry_delivery_ids(body: bytes, request_id: str | None) -> list[str]:
     """Identify a Sentry delivery by the hash of its signed body and by its ``Request-ID``.
 
     ``Request-ID`` is not signed, so a replay with a new one is still caught by the body hash.
     """
     ids = ["sentry-body:" + hashlib.sha256(body).hexdigest()]
-    if request_id and request_id.strip():
-        ids.append("sentry-request:" + request_id.strip()[:200])
+    request_id = (request_id or "").strip()
+    if len(request_id) > MAX_PLAIN_REQUEST_ID:
+        # Kept short for the logs and the store, yet still telling any two ids apart.
+        request_id = "sha256:" + hashlib.sha256(request_id.encode()).hexdigest()
+    if request_id:
+        ids.append("sentry-request:" + request_id)
     return ids
 
 

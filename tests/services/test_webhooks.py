@@ -464,3 +464,11 @@ def test_any_alert_body_parses_or_names_field(body: bytes, content_type: str | N
         parse_uptimerobot_alert(uptimerobot_fields([], content_type, body))
     except InvalidWebhookPayload as exc:
         assert exc.field
+
+
+def test_long_request_ids_sharing_a_prefix_stay_distinct() -> None:
+    first = sentry_delivery_ids(b"{}", "r" * 250 + "1")
+    second = sentry_delivery_ids(b"{}", "r" * 250 + "2")
+
+    assert first[1] != second[1]
+    assert len(first[1]) < 100
