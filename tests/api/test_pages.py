@@ -325,9 +325,14 @@ async def test_live_script_subscribes_to_status_stream(harness: Harness) -> None
     assert "new EventSource(root.dataset.stream)" in script.text
 
 
-async def test_status_badge_grey_on_cold_failure(harness: Harness) -> None:
+def _fail_every_upstream(harness: Harness) -> None:
+    """Make every upstream call fail, so a fresh app has no data at all (a cold failure)."""
     harness.faults["uptimerobot"] = FaultPlan(error_status=500)
     harness.faults["sentry"] = FaultPlan(error_status=500)
+
+
+async def test_status_badge_grey_on_cold_failure(harness: Harness) -> None:
+    _fail_every_upstream(harness)
 
     response = await harness.client.get("/badge/status.svg")
 
@@ -338,8 +343,7 @@ async def test_status_badge_grey_on_cold_failure(harness: Harness) -> None:
 
 
 async def test_uptime_badge_grey_on_cold_failure(harness: Harness) -> None:
-    harness.faults["uptimerobot"] = FaultPlan(error_status=500)
-    harness.faults["sentry"] = FaultPlan(error_status=500)
+    _fail_every_upstream(harness)
 
     response = await harness.client.get("/badge/uptime/api.svg?window=7d")
 
@@ -350,8 +354,7 @@ async def test_uptime_badge_grey_on_cold_failure(harness: Harness) -> None:
 
 
 async def test_shields_badge_reports_error_on_cold_failure(harness: Harness) -> None:
-    harness.faults["uptimerobot"] = FaultPlan(error_status=500)
-    harness.faults["sentry"] = FaultPlan(error_status=500)
+    _fail_every_upstream(harness)
 
     response = await harness.client.get("/badge/api.json")
 
@@ -369,8 +372,7 @@ async def test_shields_badge_reports_error_on_cold_failure(harness: Harness) -> 
     "path", ["/badge/uptime/a%01b.svg", "/badge/a%01b.json", "/badge/uptime/" + "a" * 101 + ".svg"]
 )
 async def test_badge_refuses_impossible_slug_on_cold_failure(harness: Harness, path: str) -> None:
-    harness.faults["uptimerobot"] = FaultPlan(error_status=500)
-    harness.faults["sentry"] = FaultPlan(error_status=500)
+    _fail_every_upstream(harness)
 
     response = await harness.client.get(path)
 
@@ -380,8 +382,7 @@ async def test_badge_refuses_impossible_slug_on_cold_failure(harness: Harness, p
 
 
 async def test_status_page_html_on_cold_failure(harness: Harness) -> None:
-    harness.faults["uptimerobot"] = FaultPlan(error_status=500)
-    harness.faults["sentry"] = FaultPlan(error_status=500)
+    _fail_every_upstream(harness)
 
     response = await harness.client.get("/status")
 
