@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Options whose value may start with a dash. argparse takes ``--ttl -1h`` for two options and
-# answers "expected one argument"; joined as ``--ttl=-1h``, the value reaches Lookout's check.
+# responds "expected one argument"; joined as ``--ttl=-1h``, the value reaches Lookout's check.
 _DASHED_VALUE_OPTIONS = frozenset({"--ttl"})
 
 

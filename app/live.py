@@ -54,9 +54,9 @@ _ACTION = re.compile(r"[a-z_]{1,40}")
 class DeliveryLog:
     """Delivery ids seen within the replay window, so a redelivered webhook has no second effect.
 
-    The ids are checked in this process's log and then claimed together in the snapshot store,
-    which with Redis is shared by every replica: a redelivery to another replica is a duplicate
-    too, and two replicas that receive one delivery at once accept it once.
+    The ids are checked in this process's log, then claimed together in the snapshot store.
+    With Redis that store is shared by every replica, so a redelivery to another replica is a
+    duplicate too. Two replicas that receive one delivery at once accept it once.
     """
 
     def __init__(

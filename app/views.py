@@ -223,8 +223,8 @@ class StatusViews:
             view = replace(view, valid_until=_valid_until(reads, now))
         else:
             # Evaluating 1,000 monitors takes most of a second of pure Python. In a worker
-            # thread it shares the interpreter with the event loop, which goes on with other
-            # requests, timers and lease renewals; readers of the status still wait for it.
+            # thread it shares the interpreter with the event loop, so other requests, timers
+            # and lease renewals go on meanwhile. Readers of the status still wait for it.
             view = await asyncio.to_thread(self._build, reads, fingerprint, now, previous=view)
         self._view = view
         self._store_version = version

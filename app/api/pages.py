@@ -99,7 +99,7 @@ def _respond(
 def _no_data_badge(
     request: Request, runtime: Runtime, body: bytes, *, media_type: str = SVG_MEDIA_TYPE
 ) -> Response:
-    """Answer a badge request made before any data exists with a grey ``no data`` badge.
+    """Respond to a badge request made before any data exists with a grey ``no data`` badge.
 
     An <img> or a shields.io badge shows that better than a broken image or a 503.
     """

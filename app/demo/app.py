@@ -170,8 +170,8 @@ class FaultMiddleware:
                 await response(scope, receive, send)
         except ClientDisconnect:
             # The client gave up, typically during a latency or timeout fault, which is what
-            # those faults are for: nobody is left to answer.
-            logger.info("simulator client left before its answer path=%s", scope["path"])
+            # those faults are for, so no client is left to respond to.
+            logger.info("simulator client left before its response path=%s", scope["path"])
 
 
 class FaultPlanBody(BaseModel):
@@ -244,7 +244,7 @@ def _control_router(state: SimulatorState) -> APIRouter:
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    """Answer 422 naming each problem, without echoing the input.
+    """Return a 422 that names each problem, without echoing the input.
 
     FastAPI's own answer echoes it, and a NaN there made the simulator fail with a 500.
     """

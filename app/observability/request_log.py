@@ -29,7 +29,7 @@ from app.observability.logging import (
 )
 
 FLUSH_INTERVAL_S = 1.0
-# A batch this long is written at once, so a burst between two flushes holds a bounded list.
+# A batch this long is written at once, so the lines of a burst between flushes stay bounded.
 MAX_PENDING_LINES = 4096
 
 # When a request was served (epoch seconds), its request id, status and duration.

@@ -543,7 +543,7 @@ async def test_client_gone_during_fault_delay_ends_quietly(
         await simulator(scope, client_gone, collect)
 
     assert sent == []
-    assert "simulator client left before its answer" in caplog.text
+    assert "simulator client left before its response" in caplog.text
 
 
 @pytest.mark.parametrize(
