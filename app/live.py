@@ -304,7 +304,7 @@ class StatusBroadcaster:
         return event
 
     def end_streams(self) -> None:
-        """End every subscription and refuse new ones, so open streams finish now."""
+        """End every subscription and reject new ones, so open streams finish now."""
         self._closed = True
         for subscription in list(self._subscribers):
             subscription.end()

@@ -19,7 +19,7 @@ def public_cache_control(settings: Settings) -> str:
 
 
 def cors_enabled(settings: Settings) -> bool:
-    """Return whether the app answers browsers' cross-origin calls (so responses vary by Origin).
+    """Return whether the app serves browsers' cross-origin calls (so responses vary by Origin).
 
     Configured origins enable it, and demo mode opens public GETs to every origin.
     """

@@ -109,7 +109,7 @@ def _no_data_badge(
 
 
 def _check_slug_shape(slug: str) -> None:
-    """Refuse a slug that no component name could give, before the components are known.
+    """Reject a slug that no component name could give, before the components are known.
 
     Without data the badge shows the slug itself, so it must be one ``slugify`` could return:
     that keeps control characters out of the SVG and its length bounded.

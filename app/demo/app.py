@@ -177,7 +177,7 @@ class FaultMiddleware:
 class FaultPlanBody(BaseModel):
     """A fault plan as ``PUT /_simulator/faults/{upstream}`` accepts it."""
 
-    # Strict, so that true is not taken for 1; NaN and infinities are refused.
+    # Strict, so that true is not taken for 1. NaN and infinities are rejected.
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     latency_ms: int = Field(default=0, ge=0, le=MAX_LATENCY_MS)
@@ -246,7 +246,7 @@ def _control_router(state: SimulatorState) -> APIRouter:
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """Return a 422 that names each problem, without echoing the input.
 
-    FastAPI's own answer echoes it, and a NaN there made the simulator fail with a 500.
+    FastAPI's own response echoes it, and a NaN there made the simulator fail with a 500.
     """
     assert isinstance(exc, RequestValidationError)
     problems = [
