@@ -6,7 +6,7 @@ the ASGI app directly, ``--requests`` times in a row, three ways: as it is, with
 per-request duties patched out (``bench/floor.py``), and the bare endpoint of
 ``bench/bare.py`` with the same bytes. It prints microseconds per request for each, the median
 of ``--rounds`` rounds. A tight loop keeps the caches warm, so these figures are lower than the
-same code's share of a request under uvicorn; they show where the time goes, not the throughput.
+same code's share of a request under uvicorn. They show where the time goes, not the throughput.
 
 Command: ``.venv/bin/python bench/fast_path_cost.py`` (about 3 s).
 """

@@ -1,8 +1,8 @@
 """Lookout with the cached status path's per-request duties taken out: the floor of that path.
 
-It runs ``lookout serve`` unchanged but for one method, patched in this benchmark process only:
-``CachedStatusResponder.serve`` sends the view's prepared headers and body with a fixed request
-id, and skips the rate limit, the request id, the metrics and the log line. What it still
+It runs ``lookout serve`` unchanged but for one method, patched in this benchmark process only.
+There ``CachedStatusResponder.serve`` sends the view's prepared headers and body with a fixed
+request id. It skips the rate limit, the request id, the metrics and the log line. What it still
 costs against ``bench/bare.py`` is the Lookout process itself (a larger heap, background tasks)
 and the dispatch to the cached view, which no change to those duties can remove. The
 throughput benchmark reports it as context.

@@ -153,7 +153,7 @@ async def test_fast_path_request_lines_written_at_shutdown(
     assert re.search(line.format(2), lines[1])
 
 
-async def test_fast_path_uses_first_request_id_like_full_stack(harness: Harness) -> None:
+async def test_fast_path_uses_first_request_id(harness: Harness) -> None:
     await _warm(harness)
     headers = [("X-Request-ID", "first-1"), ("X-Request-ID", "second-2")]
 
@@ -173,7 +173,7 @@ async def test_fast_path_replaces_invalid_first_request_id(harness: Harness) -> 
 
 
 @pytest.mark.parametrize("if_none_match", [None, "*"])
-async def test_fast_path_varies_by_origin_like_full_stack(
+async def test_fast_path_varies_by_origin(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, if_none_match: str | None
 ) -> None:
     full_stack = await harness.client.get("/api/v1/status")
